@@ -1,0 +1,631 @@
+//! The public map type and its shared-access API.
+
+use std::borrow::Borrow;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash};
+
+use crate::error::{CompareExchangeError, OccupiedError};
+use crate::iter::{Iter, Keys, Values};
+use crate::map_ref::MapRef;
+use crate::raw::RawMap;
+use crate::stats::Stats;
+use crate::sync::epoch::{self, Guard};
+
+/// A concurrent hash map in the shape of Go's `sync.Map`, with epoch-based reclamation.
+///
+/// Reads of keys in the current read snapshot take no lock and write no shared memory; new keys
+/// go into a dirty table under a mutex until enough read misses promote it to be the next
+/// snapshot. Shared-access methods take a [`Guard`] (from [`guard`](Self::guard)) and return
+/// references that live as long as it; [`pin`](Self::pin) bundles the two.
+///
+/// See the [crate documentation](crate) for the consistency guarantees and the memory model.
+///
+/// # Examples
+///
+/// ```
+/// use snapmap::SnapMap;
+///
+/// let map = SnapMap::new();
+/// let guard = map.guard();
+/// map.insert("apple", 3, &guard);
+/// assert_eq!(map.get("apple", &guard), Some(&3));
+/// ```
+pub struct SnapMap<K, V, S = RandomState> {
+    pub(crate) raw: RawMap<K, V>,
+    hash_builder: S,
+}
+
+impl<K, V> SnapMap<K, V, RandomState> {
+    /// Creates an empty map.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<u32, String> = snapmap::SnapMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_capacity_and_hasher(0, RandomState::new())
+    }
+
+    /// Creates an empty map whose first table has room for `capacity` keys.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<u32, u32> = snapmap::SnapMap::with_capacity(1000);
+    /// assert_eq!(map.len(), 0);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, RandomState::new())
+    }
+}
+
+impl<K, V, S> SnapMap<K, V, S> {
+    /// Creates an empty map that hashes keys with `hash_builder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    ///
+    /// let map: snapmap::SnapMap<u32, u32> = snapmap::SnapMap::with_hasher(RandomState::new());
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn with_hasher(hash_builder: S) -> Self {
+        Self::with_capacity_and_hasher(0, hash_builder)
+    }
+
+    /// Creates an empty map with room for `capacity` keys that hashes with `hash_builder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::hash_map::RandomState;
+    ///
+    /// let map: snapmap::SnapMap<u32, u32> =
+    ///     snapmap::SnapMap::with_capacity_and_hasher(100, RandomState::new());
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        SnapMap {
+            raw: RawMap::with_capacity(capacity),
+            hash_builder,
+        }
+    }
+
+    /// The map's hasher.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::hash::BuildHasher;
+    ///
+    /// let map: snapmap::SnapMap<u32, u32> = snapmap::SnapMap::new();
+    /// let _hash = map.hasher().hash_one(7u32);
+    /// ```
+    pub fn hasher(&self) -> &S {
+        &self.hash_builder
+    }
+
+    /// Pins the current thread: references handed out under the returned guard stay valid, and
+    /// what they point to is not freed, until it drops.
+    ///
+    /// A guard also holds back the reclamation of everything retired while it is pinned, so keep
+    /// guards short-lived (one per operation or per batch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, "one", &guard);
+    /// let one = map.get(&1, &guard).unwrap();
+    /// map.remove(&1, &guard);
+    /// assert_eq!(*one, "one"); // still valid: the guard is pinned
+    /// ```
+    pub fn guard(&self) -> Guard {
+        epoch::pin()
+    }
+
+    /// A handle that owns a guard and offers every shared-access method without the guard
+    /// argument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let map_ref = map.pin();
+    /// map_ref.insert("k", 1);
+    /// assert_eq!(map_ref.get("k"), Some(&1));
+    /// ```
+    pub fn pin(&self) -> MapRef<'_, K, V, S> {
+        MapRef::new(self, self.guard())
+    }
+
+    /// The number of live entries; exact when no write is in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// map.pin().insert(1, 1);
+    /// assert_eq!(map.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether the map has no live entries; exact when no write is in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<u8, u8> = snapmap::SnapMap::new();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<K, V, S> SnapMap<K, V, S>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    S: BuildHasher,
+{
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.hash_builder.hash_one(key)
+    }
+
+    /// Rejects a guard from another epoch collector: the map retires memory through the global
+    /// collector, so only its guards protect what this map hands out.
+    fn check_guard(guard: &Guard) {
+        if let Some(collector) = guard.collector() {
+            assert!(
+                collector == epoch::default_collector(),
+                "snapmap: the guard belongs to another epoch collector; use SnapMap::guard"
+            );
+        }
+    }
+
+    /// The value of `key`.
+    ///
+    /// A key in the read snapshot costs one probe of it and one atomic load: no lock, no write
+    /// to shared memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(String::from("a"), 1, &guard);
+    /// assert_eq!(map.get("a", &guard), Some(&1));
+    /// assert_eq!(map.get("b", &guard), None);
+    /// ```
+    pub fn get<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        self.raw
+            .find(hash, |stored| stored.borrow() == key, guard)?
+            .load(guard)
+    }
+
+    /// The stored key and the value of `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(String::from("a"), 1, &guard);
+    /// assert_eq!(map.get_key_value("a", &guard), Some((&String::from("a"), &1)));
+    /// ```
+    pub fn get_key_value<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<(&'g K, &'g V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        let found = self
+            .raw
+            .find(hash, |stored| stored.borrow() == key, guard)?;
+        Some((&found.key, found.load(guard)?))
+    }
+
+    /// Whether the map holds `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// map.pin().insert(1, ());
+    /// assert!(map.contains_key(&1));
+    /// assert!(!map.contains_key(&2));
+    /// ```
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key, &self.guard()).is_some()
+    }
+
+    /// A clone of the value of `key`; needs no guard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// map.pin().insert(1, String::from("one"));
+    /// assert_eq!(map.get_cloned(&1), Some(String::from("one")));
+    /// ```
+    pub fn get_cloned<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.get(key, &self.guard()).cloned()
+    }
+
+    /// Stores `value` for `key` and returns the previous value (Go's `Store` and `Swap`).
+    ///
+    /// When the key is present its stored key is kept and `key` is dropped. The previous value
+    /// is dropped once no guard can see it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// assert_eq!(map.insert(1, "a", &guard), None);
+    /// assert_eq!(map.insert(1, "b", &guard), Some(&"a"));
+    /// ```
+    pub fn insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Option<&'g V> {
+        Self::check_guard(guard);
+        let hash = self.hash(&key);
+        self.raw.insert(hash, key, value, guard)
+    }
+
+    /// The current value of `key`, after storing `value` if the key was absent (Go's
+    /// `LoadOrStore`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// assert_eq!(map.get_or_insert(1, "a", &guard), &"a");
+    /// assert_eq!(map.get_or_insert(1, "b", &guard), &"a");
+    /// ```
+    pub fn get_or_insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> &'g V {
+        match self.try_insert(key, value, guard) {
+            Ok(stored) => stored,
+            Err(occupied) => occupied.current,
+        }
+    }
+
+    /// Stores `value` if `key` is absent; otherwise returns the current value together with the
+    /// value not inserted (Go's `LoadOrStore` with `loaded`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// assert_eq!(map.try_insert(1, "a", &guard), Ok(&"a"));
+    /// let err = map.try_insert(1, "b", &guard).unwrap_err();
+    /// assert_eq!((err.current, err.not_inserted), (&"a", "b"));
+    /// ```
+    pub fn try_insert<'g>(
+        &'g self,
+        key: K,
+        value: V,
+        guard: &'g Guard,
+    ) -> Result<&'g V, OccupiedError<'g, V>> {
+        Self::check_guard(guard);
+        let hash = self.hash(&key);
+        self.raw
+            .try_insert(hash, key, value, guard)
+            .map_err(|(current, not_inserted)| OccupiedError {
+                current,
+                not_inserted,
+            })
+    }
+
+    /// The current value of `key`, after storing `f()` if the key was absent.
+    ///
+    /// `f` runs only when the key was seen absent, at most once, and without any lock held (it
+    /// may use the map). If another thread stores the key meanwhile, its value wins and `f`'s
+    /// result is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// assert_eq!(map.get_or_insert_with(1, || "computed", &guard), &"computed");
+    /// assert_eq!(map.get_or_insert_with(1, || unreachable!(), &guard), &"computed");
+    /// ```
+    pub fn get_or_insert_with<'g, F>(&'g self, key: K, f: F, guard: &'g Guard) -> &'g V
+    where
+        F: FnOnce() -> V,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(&key);
+        if let Some(current) = self
+            .raw
+            .find(hash, |stored| *stored == key, guard)
+            .and_then(|found| found.load(guard))
+        {
+            return current;
+        }
+        match self.raw.try_insert(hash, key, f(), guard) {
+            Ok(stored) => stored,
+            Err((current, _not_inserted)) => current,
+        }
+    }
+
+    /// Removes `key` and returns its value (Go's `LoadAndDelete` and `Delete`).
+    ///
+    /// The value is dropped once no guard can see it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, "a", &guard);
+    /// assert_eq!(map.remove(&1, &guard), Some(&"a"));
+    /// assert_eq!(map.remove(&1, &guard), None);
+    /// ```
+    pub fn remove<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.remove_if(key, |_| true, guard)
+    }
+
+    /// Removes `key` if `pred` accepts its current value (Go's `CompareAndDelete`, generalized).
+    ///
+    /// Returns the removed value, or `None` if the key is absent or `pred` said no. An absent key
+    /// is never inserted. Under contention `pred` may run more than once, each time on the value
+    /// current then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, 10, &guard);
+    /// assert_eq!(map.remove_if(&1, |v| *v > 99, &guard), None);
+    /// assert_eq!(map.remove_if(&1, |v| *v == 10, &guard), Some(&10));
+    /// assert_eq!(map.remove_if(&2, |_| true, &guard), None);
+    /// ```
+    pub fn remove_if<'g, Q, F>(&'g self, key: &Q, pred: F, guard: &'g Guard) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&V) -> bool,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        self.raw
+            .remove(hash, |stored| stored.borrow() == key, pred, guard)
+    }
+
+    /// Replaces the value of `key` with `new` if it equals `current` (Go's `CompareAndSwap`).
+    ///
+    /// Returns the previous value on success. On failure the error carries the value found
+    /// (`None`: the key is absent, and it is not inserted) and gives `new` back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, 10, &guard);
+    /// assert_eq!(map.compare_exchange(&1, &10, 11, &guard), Ok(&10));
+    /// let err = map.compare_exchange(&1, &10, 12, &guard).unwrap_err();
+    /// assert_eq!((err.current, err.new), (Some(&11), 12));
+    /// assert!(map.compare_exchange(&2, &0, 1, &guard).is_err());
+    /// assert!(!map.contains_key(&2));
+    /// ```
+    pub fn compare_exchange<'g, Q>(
+        &'g self,
+        key: &Q,
+        current: &V,
+        new: V,
+        guard: &'g Guard,
+    ) -> Result<&'g V, CompareExchangeError<'g, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        self.raw
+            .compare_exchange(
+                hash,
+                |stored| stored.borrow() == key,
+                |value| value == current,
+                new,
+                guard,
+            )
+            .map_err(|(current, new)| CompareExchangeError { current, new })
+    }
+
+    /// Replaces the value `v` of `key` with `f(v)` and returns the new value; `None` if the key
+    /// is absent.
+    ///
+    /// The replacement is a compare-and-swap, so under contention `f` may run more than once;
+    /// no update is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert("hits", 1, &guard);
+    /// assert_eq!(map.update("hits", |n| n + 1, &guard), Some(&2));
+    /// assert_eq!(map.update("misses", |n| n + 1, &guard), None);
+    /// ```
+    pub fn update<'g, Q, F>(&'g self, key: &Q, f: F, guard: &'g Guard) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: Fn(&V) -> V,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        self.raw
+            .update(hash, |stored| stored.borrow() == key, f, guard)
+    }
+
+    /// An iterator over the entries (Go's `Range`).
+    ///
+    /// It never yields a key twice, yields every key present for the whole iteration, and may
+    /// yield any value that a key written meanwhile had. It holds no lock: the caller may use
+    /// the map, writes included, while iterating.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, 10, &guard);
+    /// map.insert(2, 20, &guard);
+    /// let mut pairs: Vec<_> = map.iter(&guard).collect();
+    /// pairs.sort();
+    /// assert_eq!(pairs, [(&1, &10), (&2, &20)]);
+    /// ```
+    pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, K, V> {
+        Self::check_guard(guard);
+        Iter::new(self.raw.iter(guard))
+    }
+
+    /// An iterator over the keys, with the guarantees of [`iter`](Self::iter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, 10, &guard);
+    /// assert_eq!(map.keys(&guard).collect::<Vec<_>>(), [&1]);
+    /// ```
+    pub fn keys<'g>(&'g self, guard: &'g Guard) -> Keys<'g, K, V> {
+        Keys::new(self.iter(guard))
+    }
+
+    /// An iterator over the values, with the guarantees of [`iter`](Self::iter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(1, 10, &guard);
+    /// assert_eq!(map.values(&guard).sum::<i32>(), 10);
+    /// ```
+    pub fn values<'g>(&'g self, guard: &'g Guard) -> Values<'g, K, V> {
+        Values::new(self.iter(guard))
+    }
+
+    /// Removes every entry for which `f` returns `false`.
+    ///
+    /// `f` sees each entry present at the start at most once, with no lock held (it may use the
+    /// map). An entry whose value changed after `f` judged it is kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<i32, i32> = (0..10).map(|i| (i, i)).collect();
+    /// map.retain(|_, v| v % 2 == 0);
+    /// assert_eq!(map.len(), 5);
+    /// ```
+    pub fn retain<F>(&self, f: F)
+    where
+        F: FnMut(&K, &V) -> bool,
+    {
+        self.raw.retain(f, &self.guard());
+    }
+
+    /// Removes every entry (Go's `Clear`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<i32, i32> = (0..10).map(|i| (i, i)).collect();
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.raw.clear(&self.guard());
+    }
+
+    /// A snapshot of the map's internal state: sizes, tombstones and history.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<i32, i32> = (0..10).map(|i| (i, i)).collect();
+    /// let stats = map.stats();
+    /// assert_eq!(stats.len, 10);
+    /// assert_eq!(stats.tombstones, 0);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.raw.stats(&self.guard())
+    }
+
+    /// The mutable value of `key`; exclusive access needs no guard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut map = snapmap::SnapMap::new();
+    /// map.pin().insert(1, 10);
+    /// *map.get_mut(&1).unwrap() += 1;
+    /// assert_eq!(map.get_cloned(&1), Some(11));
+    /// ```
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash(key);
+        self.raw.get_mut(hash, |stored| stored.borrow() == key)
+    }
+
+    /// Rebuilds the read snapshot from the live entries only, right-sized, and frees the
+    /// tombstones at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut map: snapmap::SnapMap<i32, i32> = (0..100).map(|i| (i, i)).collect();
+    /// map.retain(|k, _| *k < 90);
+    /// map.shrink_to_fit();
+    /// assert_eq!(map.stats().tombstones, 0);
+    /// assert_eq!(map.stats().read_slots, 90);
+    /// ```
+    pub fn shrink_to_fit(&mut self) {
+        self.raw.shrink_to_fit();
+    }
+
+    /// Checks the map's internal invariants and panics if one is broken. Meaningful only while
+    /// no write is in flight. For tests and fuzzing; not part of the stable API.
+    #[doc(hidden)]
+    pub fn __check_invariants(&self) {
+        self.raw.check_invariants(|key| self.hash(key));
+    }
+}

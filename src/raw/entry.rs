@@ -1,0 +1,338 @@
+//! Entry nodes: a key, its cached hash and an atomic pointer to a separately allocated value.
+//!
+//! An entry's value pointer is in one of three states:
+//!
+//! - **live**: a non-null pointer to the current value;
+//! - **deleted** (a tombstone): null; the key stays indexed and a store may revive it without the
+//!   lock;
+//! - **expunged**: null with the [`EXPUNGED`] tag; deleted *and* absent from the dirty table, so
+//!   only a store holding the lock may revive it (after putting the entry back into the dirty
+//!   table).
+//!
+//! Deleted → expunged and expunged → deleted happen only under the map's mutex (the `_locked`
+//! methods). Every other transition is a compare-and-swap that any thread may attempt.
+//!
+//! An entry that no table indexes any more is always expunged, and stays so: that is what makes
+//! a stale entry pointer, found through an old snapshot, harmless to every operation.
+
+use crate::sync::epoch::{Atomic, Guard, Owned, Shared};
+use crate::sync::Ordering::{AcqRel, Acquire};
+
+/// The tag that marks a null value pointer as expunged rather than deleted.
+const EXPUNGED: usize = 1;
+
+/// A heap cell holding one value.
+///
+/// The alignment leaves the two low bits of every `Slot` pointer free for tags, whatever the
+/// alignment of `V` (a `u8`, a zero-sized type).
+#[repr(align(4))]
+pub(crate) struct Slot<V> {
+    pub(crate) value: V,
+}
+
+impl<V> Slot<V> {
+    pub(crate) fn boxed(value: V) -> Owned<Self> {
+        Owned::new(Slot { value })
+    }
+}
+
+/// A value that may or may not have been boxed yet: stores box it only when they are about to
+/// publish it, and hand the plain value back when they do not.
+pub(crate) enum Pending<V> {
+    Plain(V),
+    Boxed(Owned<Slot<V>>),
+}
+
+impl<V> Pending<V> {
+    pub(crate) fn boxed(self) -> Owned<Slot<V>> {
+        match self {
+            Pending::Plain(value) => Slot::boxed(value),
+            Pending::Boxed(owned) => owned,
+        }
+    }
+
+    pub(crate) fn into_value(self) -> V {
+        match self {
+            Pending::Plain(value) => value,
+            Pending::Boxed(owned) => owned.into_box().value,
+        }
+    }
+}
+
+/// The outcome of [`Entry::load_or_store`].
+pub(crate) enum LoadOrStore<'g, V> {
+    /// The entry was deleted and now holds the given value.
+    Stored(&'g V),
+    /// The entry already held a value; the given one comes back.
+    Loaded(&'g V, Pending<V>),
+    /// The entry is expunged: only a store holding the lock may revive it.
+    Expunged(Pending<V>),
+}
+
+/// A key with its cached hash and its value pointer.
+pub(crate) struct Entry<K, V> {
+    pub(crate) hash: u64,
+    pub(crate) key: K,
+    value: Atomic<Slot<V>>,
+}
+
+/// Reads the value behind a live pointer.
+pub(crate) fn value_of<'g, V>(ptr: Shared<'g, Slot<V>>) -> Option<&'g V> {
+    // SAFETY: every non-null value pointer was loaded from an entry under the guard that `'g`
+    // borrows. A value is retired (never freed directly) once it is unlinked, so it stays
+    // allocated and unchanged until that guard is dropped.
+    unsafe { ptr.as_ref() }.map(|slot| &slot.value)
+}
+
+fn is_expunged<V>(ptr: Shared<'_, Slot<V>>) -> bool {
+    ptr.is_null() && ptr.tag() == EXPUNGED
+}
+
+impl<K, V> Entry<K, V> {
+    /// Creates a live entry holding `value`.
+    pub(crate) fn new(hash: u64, key: K, value: Shared<'_, Slot<V>>) -> Self {
+        Entry {
+            hash,
+            key,
+            value: Atomic::from(value),
+        }
+    }
+
+    /// The raw value pointer: live, deleted or expunged.
+    pub(crate) fn load_ptr<'g>(&self, guard: &'g Guard) -> Shared<'g, Slot<V>> {
+        self.value.load(Acquire, guard)
+    }
+
+    /// The current value, or `None` when the entry is deleted or expunged.
+    pub(crate) fn load<'g>(&self, guard: &'g Guard) -> Option<&'g V> {
+        value_of(self.load_ptr(guard))
+    }
+
+    pub(crate) fn is_live(&self, guard: &Guard) -> bool {
+        !self.load_ptr(guard).is_null()
+    }
+
+    pub(crate) fn is_expunged(&self, guard: &Guard) -> bool {
+        is_expunged(self.load_ptr(guard))
+    }
+
+    /// Replaces the value unless the entry is expunged; returns the previous pointer (live or
+    /// deleted), or hands `new` back when the entry is expunged.
+    pub(crate) fn swap_unless_expunged<'g>(
+        &self,
+        mut new: Owned<Slot<V>>,
+        guard: &'g Guard,
+    ) -> Result<Shared<'g, Slot<V>>, Owned<Slot<V>>> {
+        let mut current = self.load_ptr(guard);
+        loop {
+            if is_expunged(current) {
+                return Err(new);
+            }
+            match self
+                .value
+                .compare_exchange(current, new, AcqRel, Acquire, guard)
+            {
+                Ok(_) => return Ok(current),
+                Err(err) => {
+                    current = err.current;
+                    new = err.new;
+                }
+            }
+        }
+    }
+
+    /// Replaces the value of an entry that the caller, holding the lock, knows is not expunged.
+    pub(crate) fn swap_locked<'g>(
+        &self,
+        new: Owned<Slot<V>>,
+        guard: &'g Guard,
+    ) -> Shared<'g, Slot<V>> {
+        let previous = self.value.swap(new, AcqRel, guard);
+        debug_assert!(!is_expunged(previous), "swap_locked on an expunged entry");
+        previous
+    }
+
+    /// Go's `tryLoadOrStore`: returns the live value if there is one, otherwise stores `value`
+    /// into a deleted entry; an expunged entry is left alone.
+    pub(crate) fn load_or_store<'g>(
+        &self,
+        mut value: Pending<V>,
+        guard: &'g Guard,
+    ) -> LoadOrStore<'g, V> {
+        let mut current = self.load_ptr(guard);
+        loop {
+            if let Some(existing) = value_of(current) {
+                return LoadOrStore::Loaded(existing, value);
+            }
+            if is_expunged(current) {
+                return LoadOrStore::Expunged(value);
+            }
+            let new = value.boxed().into_shared(guard);
+            match self
+                .value
+                .compare_exchange(current, new, AcqRel, Acquire, guard)
+            {
+                Ok(stored) => return LoadOrStore::Stored(value_of(stored).expect("non-null")),
+                Err(err) => {
+                    current = err.current;
+                    // SAFETY: `new` was created above from an `Owned` and the failed exchange
+                    // did not publish it, so this thread still owns it exclusively.
+                    value = Pending::Boxed(unsafe { new.into_owned() });
+                }
+            }
+        }
+    }
+
+    /// Marks the live value `current` deleted, if it is still the current value.
+    pub(crate) fn delete_exact(&self, current: Shared<'_, Slot<V>>, guard: &Guard) -> bool {
+        self.value
+            .compare_exchange(current, Shared::null(), AcqRel, Acquire, guard)
+            .is_ok()
+    }
+
+    /// Deletes the live value if `pred` accepts it; returns the removed pointer.
+    ///
+    /// `pred` sees the value that is current at the time; under contention it may run again on
+    /// a newer value.
+    pub(crate) fn delete_if<'g>(
+        &self,
+        mut pred: impl FnMut(&V) -> bool,
+        guard: &'g Guard,
+    ) -> Option<Shared<'g, Slot<V>>> {
+        let mut current = self.load_ptr(guard);
+        loop {
+            if !pred(value_of(current)?) {
+                return None;
+            }
+            match self
+                .value
+                .compare_exchange(current, Shared::null(), AcqRel, Acquire, guard)
+            {
+                Ok(_) => return Some(current),
+                Err(err) => current = err.current,
+            }
+        }
+    }
+
+    /// Replaces the live value with `new` if `matches` accepts it; returns the previous pointer,
+    /// or the value seen (`None`: no live value) together with `new`.
+    pub(crate) fn compare_exchange<'g>(
+        &self,
+        mut matches: impl FnMut(&V) -> bool,
+        new: V,
+        guard: &'g Guard,
+    ) -> Result<Shared<'g, Slot<V>>, (Option<&'g V>, V)> {
+        let mut current = self.load_ptr(guard);
+        let mut new = Pending::Plain(new);
+        loop {
+            let Some(seen) = value_of(current) else {
+                return Err((None, new.into_value()));
+            };
+            if !matches(seen) {
+                return Err((Some(seen), new.into_value()));
+            }
+            match self
+                .value
+                .compare_exchange(current, new.boxed(), AcqRel, Acquire, guard)
+            {
+                Ok(_) => return Ok(current),
+                Err(err) => {
+                    current = err.current;
+                    new = Pending::Boxed(err.new);
+                }
+            }
+        }
+    }
+
+    /// Replaces the live value `v` with `f(v)`; returns the previous pointer and the new value.
+    pub(crate) fn update<'g>(
+        &self,
+        f: impl Fn(&V) -> V,
+        guard: &'g Guard,
+    ) -> Option<(Shared<'g, Slot<V>>, &'g V)> {
+        let mut current = self.load_ptr(guard);
+        loop {
+            let new = Slot::boxed(f(value_of(current)?)).into_shared(guard);
+            match self
+                .value
+                .compare_exchange(current, new, AcqRel, Acquire, guard)
+            {
+                Ok(_) => return Some((current, value_of(new).expect("non-null"))),
+                Err(err) => {
+                    current = err.current;
+                    // SAFETY: the failed exchange did not publish `new`; this thread owns it.
+                    drop(unsafe { new.into_owned() });
+                }
+            }
+        }
+    }
+
+    /// Expunges a deleted entry (under the lock). Returns whether the entry is now expunged; a
+    /// live entry is left alone.
+    pub(crate) fn try_expunge_locked(&self, guard: &Guard) -> bool {
+        let mut current = self.load_ptr(guard);
+        while current.is_null() {
+            if current.tag() == EXPUNGED {
+                return true;
+            }
+            let expunged = Shared::null().with_tag(EXPUNGED);
+            match self
+                .value
+                .compare_exchange(current, expunged, AcqRel, Acquire, guard)
+            {
+                Ok(_) => return true,
+                Err(err) => current = err.current,
+            }
+        }
+        false
+    }
+
+    /// Turns an expunged entry back into a deleted one (under the lock); returns whether it was
+    /// expunged. Only the lock holder changes an expunged pointer, so this cannot race.
+    pub(crate) fn unexpunge_locked(&self, guard: &Guard) -> bool {
+        let expunged = Shared::null().with_tag(EXPUNGED);
+        self.value
+            .compare_exchange(expunged, Shared::null(), AcqRel, Acquire, guard)
+            .is_ok()
+    }
+
+    /// Expunges the entry whatever its state (under the lock, when `clear` unlinks it); returns
+    /// the previous pointer.
+    pub(crate) fn expunge_locked<'g>(&self, guard: &'g Guard) -> Shared<'g, Slot<V>> {
+        self.value
+            .swap(Shared::null().with_tag(EXPUNGED), AcqRel, guard)
+    }
+
+    /// Takes the key and the live value out of an entry this thread owns exclusively.
+    pub(crate) fn into_parts(mut self) -> (K, Option<V>) {
+        // SAFETY: exclusive ownership of the entry means no other thread can see its value.
+        let value = unsafe { std::mem::take(&mut self.value).try_into_owned() };
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the key is moved out exactly once.
+        let key = unsafe { std::ptr::read(&this.key) };
+        (key, value.map(|owned| owned.into_box().value))
+    }
+
+    /// The live value of an entry the caller has exclusive access to.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut V> {
+        // SAFETY: `&mut self` excludes every other access to the entry, so no other thread can
+        // change the value pointer or retire what it points to.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        let mut ptr = self.value.load(Acquire, guard);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: as above; a non-null pointer points to a valid slot that this entry owns, and
+        // the returned borrow is tied to `&mut self`.
+        Some(unsafe { &mut ptr.deref_mut().value })
+    }
+}
+
+impl<K, V> Drop for Entry<K, V> {
+    fn drop(&mut self) {
+        // SAFETY: an entry is dropped only by its last owner (the map's `Drop`, or the deferred
+        // destruction that runs once no guard can reach it), so nothing else can see its value.
+        let owned = unsafe { std::mem::take(&mut self.value).try_into_owned() };
+        drop(owned);
+    }
+}

@@ -1,0 +1,79 @@
+//! Handing unlinked memory to the epoch collector, and freeing what the map owns outright.
+//!
+//! Deferred destructors run inside crossbeam-epoch's collection, on whichever thread happens to
+//! collect. A panic from a user's `Drop` must not unwind through the collector (it would leave
+//! the rest of the deferred batch unfreed), so each destructor runs under `catch_unwind` and a
+//! panic there is discarded; the memory is freed all the same.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use super::entry::Slot;
+use super::table::{EntryPtr, Snapshot};
+use crate::sync::epoch::{Guard, Owned, Shared};
+
+fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Drops every item, even when some destructors panic; the first panic is resumed at the end.
+pub(crate) fn drop_all<T>(items: impl IntoIterator<Item = T>) {
+    let mut first_panic = None;
+    for item in items {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(item))) {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = first_panic {
+        resume_unwind(payload);
+    }
+}
+
+/// Retires an unlinked value: it is dropped once no guard can still see it.
+///
+/// # Safety
+///
+/// `value` must be non-null, must have been unlinked from its entry by this thread (so that it
+/// is retired exactly once), and no new reference to it may be created from now on.
+pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>, guard: &Guard) {
+    debug_assert!(!value.is_null());
+    let raw = value.as_raw().cast_mut();
+    // SAFETY: the epoch runs the closure only after every guard that could have loaded `value`
+    // has been dropped; `V: Send + 'static` makes running it on another thread, later, sound.
+    unsafe {
+        guard.defer_unchecked(move || {
+            // SAFETY: `raw` came from an `Owned` and the caller retired it exactly once.
+            drop_quietly(Owned::from_raw(raw));
+        });
+    }
+}
+
+/// Retires a snapshot that has been replaced, together with the entries that only it indexed.
+///
+/// # Safety
+///
+/// `snapshot` must have just been replaced as the map's read snapshot by this thread (holding
+/// the lock); `entries` must be expunged, indexed by no table other than the old snapshot, and
+/// retired by nobody else.
+pub(crate) unsafe fn retire_snapshot<K, V>(
+    snapshot: Shared<'_, Snapshot<K, V>>,
+    entries: Vec<EntryPtr<K, V>>,
+    guard: &Guard,
+) where
+    K: Send + 'static,
+    V: Send + 'static,
+{
+    let raw = snapshot.as_raw().cast_mut();
+    // SAFETY: readers reach the snapshot and those entries only through the snapshot pointer
+    // they loaded under a guard; the epoch runs the closure once all such guards are gone.
+    // `K, V: Send + 'static` make dropping them on another thread, later, sound.
+    unsafe {
+        guard.defer_unchecked(move || {
+            for entry in entries {
+                // SAFETY: the caller guarantees these entries are unlinked and retired once.
+                drop_quietly(entry.into_box());
+            }
+            // SAFETY: `raw` came from an `Owned` and was unlinked by the caller.
+            drop_quietly(Owned::from_raw(raw));
+        });
+    }
+}
