@@ -15,46 +15,32 @@
 //! An entry that no table indexes any more is always expunged, and stays so: that is what makes
 //! a stale entry pointer, found through an old snapshot, harmless to every operation.
 
-use crate::sync::epoch::{Atomic, Guard, Owned, Shared};
+use super::slot::{Slot, SlotBox};
+use crate::sync::epoch::{Atomic, Guard, Shared};
 use crate::sync::Ordering::{AcqRel, Acquire};
 
 /// The tag that marks a null value pointer as expunged rather than deleted.
 const EXPUNGED: usize = 1;
 
-/// A heap cell holding one value.
-///
-/// The alignment leaves the two low bits of every `Slot` pointer free for tags, whatever the
-/// alignment of `V` (a `u8`, a zero-sized type).
-#[repr(align(4))]
-pub(crate) struct Slot<V> {
-    pub(crate) value: V,
-}
-
-impl<V> Slot<V> {
-    pub(crate) fn boxed(value: V) -> Owned<Self> {
-        Owned::new(Slot { value })
-    }
-}
-
-/// A value that may or may not have been boxed yet: stores box it only when they are about to
-/// publish it, and hand the plain value back when they do not.
+/// A value that may or may not have been put in its cell yet: stores allocate the cell only
+/// when they are about to publish it, and hand the plain value back when they do not.
 pub(crate) enum Pending<V> {
     Plain(V),
-    Boxed(Owned<Slot<V>>),
+    Boxed(SlotBox<V>),
 }
 
 impl<V> Pending<V> {
-    pub(crate) fn boxed(self) -> Owned<Slot<V>> {
+    pub(crate) fn boxed(self) -> SlotBox<V> {
         match self {
-            Pending::Plain(value) => Slot::boxed(value),
-            Pending::Boxed(owned) => owned,
+            Pending::Plain(value) => SlotBox::new(value),
+            Pending::Boxed(cell) => cell,
         }
     }
 
     pub(crate) fn into_value(self) -> V {
         match self {
             Pending::Plain(value) => value,
-            Pending::Boxed(owned) => owned.into_box().value,
+            Pending::Boxed(cell) => cell.into_value(),
         }
     }
 }
@@ -120,9 +106,9 @@ impl<K, V> Entry<K, V> {
     /// deleted), or hands `new` back when the entry is expunged.
     pub(crate) fn swap_unless_expunged<'g>(
         &self,
-        mut new: Owned<Slot<V>>,
+        new: SlotBox<V>,
         guard: &'g Guard,
-    ) -> Result<Shared<'g, Slot<V>>, Owned<Slot<V>>> {
+    ) -> Result<Shared<'g, Slot<V>>, SlotBox<V>> {
         let mut current = self.load_ptr(guard);
         loop {
             if is_expunged(current) {
@@ -130,24 +116,20 @@ impl<K, V> Entry<K, V> {
             }
             match self
                 .value
-                .compare_exchange(current, new, AcqRel, Acquire, guard)
+                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
             {
-                Ok(_) => return Ok(current),
-                Err(err) => {
-                    current = err.current;
-                    new = err.new;
+                Ok(_) => {
+                    new.into_shared();
+                    return Ok(current);
                 }
+                Err(err) => current = err.current,
             }
         }
     }
 
     /// Replaces the value of an entry that the caller, holding the lock, knows is not expunged.
-    pub(crate) fn swap_locked<'g>(
-        &self,
-        new: Owned<Slot<V>>,
-        guard: &'g Guard,
-    ) -> Shared<'g, Slot<V>> {
-        let previous = self.value.swap(new, AcqRel, guard);
+    pub(crate) fn swap_locked<'g>(&self, new: SlotBox<V>, guard: &'g Guard) -> Shared<'g, Slot<V>> {
+        let previous = self.value.swap(new.into_shared(), AcqRel, guard);
         debug_assert!(!is_expunged(previous), "swap_locked on an expunged entry");
         previous
     }
@@ -167,17 +149,18 @@ impl<K, V> Entry<K, V> {
             if is_expunged(current) {
                 return LoadOrStore::Expunged(value);
             }
-            let new = value.boxed().into_shared(guard);
+            let new = value.boxed();
             match self
                 .value
-                .compare_exchange(current, new, AcqRel, Acquire, guard)
+                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
             {
-                Ok(stored) => return LoadOrStore::Stored(value_of(stored).expect("non-null")),
+                Ok(stored) => {
+                    new.into_shared();
+                    return LoadOrStore::Stored(value_of(stored).expect("non-null"));
+                }
                 Err(err) => {
                     current = err.current;
-                    // SAFETY: `new` was created above from an `Owned` and the failed exchange
-                    // did not publish it, so this thread still owns it exclusively.
-                    value = Pending::Boxed(unsafe { new.into_owned() });
+                    value = Pending::Boxed(new);
                 }
             }
         }
@@ -231,14 +214,18 @@ impl<K, V> Entry<K, V> {
             if !matches(seen) {
                 return Err((Some(seen), new.into_value()));
             }
+            let cell = new.boxed();
             match self
                 .value
-                .compare_exchange(current, new.boxed(), AcqRel, Acquire, guard)
+                .compare_exchange(current, cell.as_shared(), AcqRel, Acquire, guard)
             {
-                Ok(_) => return Ok(current),
+                Ok(_) => {
+                    cell.into_shared();
+                    return Ok(current);
+                }
                 Err(err) => {
                     current = err.current;
-                    new = Pending::Boxed(err.new);
+                    new = Pending::Boxed(cell);
                 }
             }
         }
@@ -252,17 +239,13 @@ impl<K, V> Entry<K, V> {
     ) -> Option<(Shared<'g, Slot<V>>, &'g V)> {
         let mut current = self.load_ptr(guard);
         loop {
-            let new = Slot::boxed(f(value_of(current)?)).into_shared(guard);
+            let new = SlotBox::new(f(value_of(current)?));
             match self
                 .value
-                .compare_exchange(current, new, AcqRel, Acquire, guard)
+                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
             {
-                Ok(_) => return Some((current, value_of(new).expect("non-null"))),
-                Err(err) => {
-                    current = err.current;
-                    // SAFETY: the failed exchange did not publish `new`; this thread owns it.
-                    drop(unsafe { new.into_owned() });
-                }
+                Ok(_) => return Some((current, value_of(new.into_shared()).expect("non-null"))),
+                Err(err) => current = err.current,
             }
         }
     }
@@ -305,12 +288,22 @@ impl<K, V> Entry<K, V> {
 
     /// Takes the key and the live value out of an entry this thread owns exclusively.
     pub(crate) fn into_parts(mut self) -> (K, Option<V>) {
-        // SAFETY: exclusive ownership of the entry means no other thread can see its value.
-        let value = unsafe { std::mem::take(&mut self.value).try_into_owned() };
+        let value = self.take_value().map(SlotBox::into_value);
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the key is moved out exactly once.
         let key = unsafe { std::ptr::read(&this.key) };
-        (key, value.map(|owned| owned.into_box().value))
+        (key, value)
+    }
+
+    /// Takes the live value cell out of an entry this thread owns exclusively.
+    fn take_value(&mut self) -> Option<SlotBox<V>> {
+        // SAFETY: `&mut self` on an entry only happens once its last owner has it, so no other
+        // thread can see or retire the value.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        let ptr = self.value.swap(Shared::null(), Acquire, guard);
+        // SAFETY: a live pointer was published by `SlotBox::into_shared`, and only this
+        // entry's owner can take it back now.
+        (!ptr.is_null()).then(|| unsafe { SlotBox::from_shared(ptr) })
     }
 
     /// The live value of an entry the caller has exclusive access to.
@@ -330,9 +323,6 @@ impl<K, V> Entry<K, V> {
 
 impl<K, V> Drop for Entry<K, V> {
     fn drop(&mut self) {
-        // SAFETY: an entry is dropped only by its last owner (the map's `Drop`, or the deferred
-        // destruction that runs once no guard can reach it), so nothing else can see its value.
-        let owned = unsafe { std::mem::take(&mut self.value).try_into_owned() };
-        drop(owned);
+        drop(self.take_value());
     }
 }

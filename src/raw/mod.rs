@@ -24,13 +24,15 @@
 mod check;
 mod entry;
 mod reclaim;
+mod slot;
 mod table;
 
 use std::cmp;
 
 pub(crate) use self::entry::Entry;
-use self::entry::{value_of, LoadOrStore, Pending, Slot};
+use self::entry::{value_of, LoadOrStore, Pending};
 use self::reclaim::{drop_all, retire_snapshot, retire_value};
+use self::slot::{Slot, SlotBox};
 use self::table::{EntryPtr, Snapshot, Table};
 use crate::stats::Stats;
 use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
@@ -200,7 +202,7 @@ where
         K: Eq,
     {
         let mut eq = |stored: &K| *stored == key;
-        let mut value = Slot::boxed(value);
+        let mut value = SlotBox::new(value);
         if let Some(ptr) = self.snapshot(guard).table.find(hash, &mut eq) {
             match entry(ptr, guard).swap_unless_expunged(value, guard) {
                 Ok(previous) => return self.replaced(previous, guard),
@@ -298,14 +300,14 @@ where
         snapshot: &Snapshot<K, V>,
         hash: u64,
         key: K,
-        value: Owned<Slot<V>>,
+        value: SlotBox<V>,
         guard: &'g Guard,
     ) -> &'g V {
         if locked.dirty.is_none() {
             self.build_dirty_locked(locked, snapshot, guard);
             snapshot.amended.store(true, Release);
         }
-        let value = value.into_shared(guard);
+        let value = value.into_shared();
         let new = EntryPtr::allocate(Entry::new(hash, key, value));
         locked.dirty_mut().insert_unique(new);
         self.live.fetch_add(1, Relaxed);

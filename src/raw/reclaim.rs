@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use super::entry::Slot;
+use super::slot::{Slot, SlotBox};
 use super::table::{EntryPtr, Snapshot};
 use crate::sync::epoch::{Guard, Owned, Shared};
 
@@ -36,15 +36,15 @@ pub(crate) fn drop_all<T>(items: impl IntoIterator<Item = T>) {
 /// is retired exactly once), and no new reference to it may be created from now on.
 pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>, guard: &Guard) {
     debug_assert!(!value.is_null());
-    let raw = value.as_raw().cast_mut();
-    // SAFETY: the epoch runs the closure only after every guard that could have loaded `value`
+    let raw = value.as_raw();
+    let destroy = move || {
+        // SAFETY: the cell was published by `SlotBox::into_shared` and the caller retired it
+        // exactly once; this runs only when no guard can reach it any more.
+        drop_quietly(unsafe { SlotBox::from_shared(Shared::from(raw)) });
+    };
+    // SAFETY: the epoch runs `destroy` only after every guard that could have loaded `value`
     // has been dropped; `V: Send + 'static` makes running it on another thread, later, sound.
-    unsafe {
-        guard.defer_unchecked(move || {
-            // SAFETY: `raw` came from an `Owned` and the caller retired it exactly once.
-            drop_quietly(Owned::from_raw(raw));
-        });
-    }
+    unsafe { guard.defer_unchecked(destroy) };
 }
 
 /// Retires a snapshot that has been replaced, together with the entries that only it indexed.
@@ -63,17 +63,17 @@ pub(crate) unsafe fn retire_snapshot<K, V>(
     V: Send + 'static,
 {
     let raw = snapshot.as_raw().cast_mut();
+    let destroy = move || {
+        for entry in entries {
+            // SAFETY: the caller guarantees these entries are unlinked and retired once, and
+            // this runs only when no guard can reach them any more.
+            drop_quietly(unsafe { entry.into_box() });
+        }
+        // SAFETY: `raw` came from an `Owned` and was unlinked by the caller; as above.
+        drop_quietly(unsafe { Owned::from_raw(raw) });
+    };
     // SAFETY: readers reach the snapshot and those entries only through the snapshot pointer
-    // they loaded under a guard; the epoch runs the closure once all such guards are gone.
+    // they loaded under a guard; the epoch runs `destroy` once all such guards are gone.
     // `K, V: Send + 'static` make dropping them on another thread, later, sound.
-    unsafe {
-        guard.defer_unchecked(move || {
-            for entry in entries {
-                // SAFETY: the caller guarantees these entries are unlinked and retired once.
-                drop_quietly(entry.into_box());
-            }
-            // SAFETY: `raw` came from an `Owned` and was unlinked by the caller.
-            drop_quietly(Owned::from_raw(raw));
-        });
-    }
+    unsafe { guard.defer_unchecked(destroy) };
 }

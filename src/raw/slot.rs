@@ -1,0 +1,94 @@
+//! Value cells: each value lives in its own heap allocation, reached through an entry's atomic
+//! pointer.
+//!
+//! Compare-and-swap on that pointer is how writers detect that a value was replaced, so two
+//! values alive at the same time must never share an address. A `Box` of a zero-sized type is a
+//! dangling pointer shared by all of them, which would turn every such compare-and-swap into an
+//! ABA race; so cells are allocated here, with at least one byte each.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+
+use crate::sync::epoch::Shared;
+
+/// A heap cell holding one value.
+///
+/// The alignment leaves the two low bits of every cell pointer free for tags, whatever the
+/// alignment of `V` (a `u8`, a zero-sized type).
+#[repr(align(4))]
+pub(crate) struct Slot<V> {
+    pub(crate) value: V,
+}
+
+impl<V> Slot<V> {
+    /// The allocation of a cell: never zero-sized, so every live cell has its own address.
+    fn layout() -> Layout {
+        let layout = Layout::new::<Self>();
+        if layout.size() == 0 {
+            Layout::from_size_align(layout.align(), layout.align()).expect("valid layout")
+        } else {
+            layout
+        }
+    }
+}
+
+/// An owned, not yet published (or already unlinked) value cell.
+pub(crate) struct SlotBox<V>(NonNull<Slot<V>>);
+
+impl<V> SlotBox<V> {
+    pub(crate) fn new(value: V) -> Self {
+        let layout = Slot::<V>::layout();
+        // SAFETY: the layout's size is not zero.
+        let ptr = unsafe { alloc(layout) }.cast::<Slot<V>>();
+        let Some(ptr) = NonNull::new(ptr) else {
+            handle_alloc_error(layout)
+        };
+        // SAFETY: `ptr` is a fresh allocation with the size and alignment of a `Slot<V>`.
+        unsafe { ptr.as_ptr().write(Slot { value }) };
+        SlotBox(ptr)
+    }
+
+    /// Takes back a cell that was published as `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be non-null, must come from [`SlotBox::into_shared`], and no other thread may
+    /// reach it any more (it was unlinked and no guard can see it, or the map is owned
+    /// exclusively); each published cell may be taken back only once.
+    pub(crate) unsafe fn from_shared(ptr: Shared<'_, Slot<V>>) -> Self {
+        let ptr = ptr.as_raw().cast_mut();
+        // SAFETY: non-null and from `into_shared`, as the caller guarantees.
+        SlotBox(unsafe { NonNull::new_unchecked(ptr) })
+    }
+
+    /// A pointer to the cell for a compare-and-swap; the box keeps ownership.
+    pub(crate) fn as_shared<'g>(&self) -> Shared<'g, Slot<V>> {
+        Shared::from(self.0.as_ptr().cast_const())
+    }
+
+    /// Gives up ownership: the cell is now reached only through the returned pointer.
+    pub(crate) fn into_shared<'g>(self) -> Shared<'g, Slot<V>> {
+        ManuallyDrop::new(self).as_shared()
+    }
+
+    pub(crate) fn into_value(self) -> V {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: the box owns the cell; it is read once and freed without dropping it again.
+        unsafe {
+            let slot = this.0.as_ptr().read();
+            dealloc(this.0.as_ptr().cast(), Slot::<V>::layout());
+            slot.value
+        }
+    }
+}
+
+impl<V> Drop for SlotBox<V> {
+    fn drop(&mut self) {
+        // `self` is not used again: the temporary box takes its ownership over, and
+        // `into_value` frees the cell without running this `Drop` a second time.
+        let value = SlotBox(self.0).into_value();
+        // The cell is freed first, so a panicking `Drop` of `V` leaks nothing.
+        drop(value);
+    }
+}
