@@ -26,6 +26,8 @@ mod entry;
 mod reclaim;
 mod slot;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::cmp;
 

@@ -1,0 +1,200 @@
+//! Unit tests of the protocol's internal states, small enough to run under Miri.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+
+use super::RawMap;
+use crate::sync::epoch;
+
+/// A `RawMap<String, Vec<u32>>` with the hashing that `SnapMap` would do, so that every key
+/// and value owns heap memory for Miri to track.
+struct Harness {
+    raw: RawMap<String, Vec<u32>>,
+    hasher: RandomState,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness {
+            raw: RawMap::with_capacity(0),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn get(&self, key: &str) -> Option<Vec<u32>> {
+        let guard = &epoch::pin();
+        let found = self.raw.find(self.hash(key), |k| k == key, guard)?;
+        found.load(guard).cloned()
+    }
+
+    fn insert(&self, key: &str, value: u32) -> Option<Vec<u32>> {
+        let guard = &epoch::pin();
+        let hash = self.hash(key);
+        self.raw
+            .insert(hash, key.to_owned(), vec![value], guard)
+            .cloned()
+    }
+
+    fn remove(&self, key: &str) -> Option<Vec<u32>> {
+        let guard = &epoch::pin();
+        let hash = self.hash(key);
+        self.raw
+            .remove(hash, |k| k == key, |_| true, guard)
+            .cloned()
+    }
+
+    fn check(&self) {
+        self.raw.check_invariants(|key| self.hash(key));
+    }
+
+    fn stats(&self) -> crate::Stats {
+        self.raw.stats(&epoch::pin())
+    }
+}
+
+fn key(i: u32) -> String {
+    format!("key-{i}")
+}
+
+#[test]
+fn promotion_dirty_build_and_revival() {
+    let map = Harness::new();
+    for i in 0..8 {
+        assert_eq!(map.insert(&key(i), i), None);
+    }
+    assert!(map.stats().amended);
+    map.check();
+    // Misses (lookups answered by the dirty table) promote it once they reach its length.
+    for i in 0..8 {
+        assert_eq!(map.get(&key(i)), Some(vec![i]));
+    }
+    let stats = map.stats();
+    assert_eq!(
+        (stats.promotions, stats.amended, stats.read_slots),
+        (1, false, 8)
+    );
+    map.check();
+
+    // A tombstone is revived lock-free; after a dirty build it is expunged, and a store must
+    // bring it back into the dirty table under the lock.
+    assert_eq!(map.remove(&key(3)), Some(vec![3]));
+    assert_eq!(map.insert(&key(3), 30), None);
+    assert_eq!(map.stats().dirty_builds, 1);
+    assert_eq!(map.remove(&key(4)), Some(vec![4]));
+    assert_eq!(map.insert(&key(100), 100), None);
+    assert_eq!(map.stats().dirty_builds, 2);
+    map.check();
+    assert_eq!(map.insert(&key(4), 40), None);
+    map.check();
+    assert_eq!(map.get(&key(4)), Some(vec![40]));
+    assert_eq!(map.raw.len(), 9);
+}
+
+#[test]
+fn mass_removal_compacts_and_clear_resets() {
+    let map = Harness::new();
+    // 70 removals outnumber both the 64-tombstone floor and the 30 live keys.
+    for i in 0..100 {
+        map.insert(&key(i), i);
+    }
+    for i in 0..100 {
+        map.get(&key(i));
+    }
+    for i in 0..70 {
+        assert_eq!(map.remove(&key(i)), Some(vec![i]));
+        if i % 10 == 9 {
+            map.check();
+        }
+    }
+    let stats = map.stats();
+    assert!(stats.compactions >= 1, "{stats}");
+    assert!(stats.tombstones <= 64, "{stats}");
+    assert_eq!(stats.len, 30);
+
+    map.raw.clear(&epoch::pin());
+    map.check();
+    assert_eq!(map.raw.len(), 0);
+    assert_eq!(map.get(&key(95)), None);
+    assert_eq!(map.insert(&key(95), 1), None);
+    map.check();
+}
+
+#[test]
+fn exclusive_access_drains_and_shrinks() {
+    let mut map = Harness::new();
+    for i in 0..40 {
+        map.insert(&key(i), i);
+    }
+    for i in 0..40 {
+        map.get(&key(i));
+    }
+    for i in 0..20 {
+        map.remove(&key(i));
+    }
+    let hash = map.hash(&key(30));
+    map.raw.get_mut(hash, |k| *k == key(30)).unwrap().push(7);
+    assert_eq!(map.get(&key(30)), Some(vec![30, 7]));
+
+    map.raw.shrink_to_fit();
+    map.check();
+    let stats = map.stats();
+    assert_eq!((stats.read_slots, stats.tombstones), (20, 0));
+
+    let mut drained: Vec<_> = map
+        .raw
+        .drain()
+        .into_iter()
+        .filter_map(|entry| match entry.into_parts() {
+            (key, Some(value)) => Some((key, value)),
+            (_, None) => None,
+        })
+        .collect();
+    drained.sort();
+    assert_eq!(drained.len(), 20);
+    assert_eq!(map.raw.len(), 0);
+    map.check();
+}
+
+#[test]
+fn zero_sized_values_get_distinct_cells() {
+    let map: RawMap<u8, ()> = RawMap::with_capacity(0);
+    let guard = &epoch::pin();
+    map.insert(1, 1, (), guard);
+    let first = map.find(1, |k| *k == 1, guard).unwrap().load_ptr(guard);
+    map.insert(1, 1, (), guard);
+    let second = map.find(1, |k| *k == 1, guard).unwrap().load_ptr(guard);
+    assert_ne!(first, second, "two live cells share an address");
+}
+
+#[test]
+fn concurrent_writers_keep_the_counts_exact() {
+    let map = Harness::new();
+    std::thread::scope(|s| {
+        for t in 0..2u32 {
+            let map = &map;
+            s.spawn(move || {
+                for round in 0..3 {
+                    for i in 0..12 {
+                        let shared = key(i);
+                        let own = key(100 * (t + 1) + i);
+                        map.insert(&shared, round);
+                        map.insert(&own, round);
+                        if i % 3 == t {
+                            map.remove(&shared);
+                        }
+                        map.get(&shared);
+                        map.remove(&own);
+                    }
+                }
+            });
+        }
+    });
+    map.check();
+    let guard = &epoch::pin();
+    let seen = map.raw.iter(guard).count();
+    assert_eq!(seen, map.raw.len());
+}
