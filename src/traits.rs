@@ -79,15 +79,6 @@ impl<K, V, S> IntoIterator for SnapMap<K, V, S> {
 
     /// Moves the live entries out, in no particular order.
     fn into_iter(mut self) -> IntoIter<K, V> {
-        let pairs = self
-            .raw
-            .drain()
-            .into_iter()
-            .filter_map(|entry| match entry.into_parts() {
-                (key, Some(value)) => Some((key, value)),
-                (_, None) => None,
-            })
-            .collect();
-        IntoIter::new(pairs)
+        IntoIter::new(self.raw.drain())
     }
 }

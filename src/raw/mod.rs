@@ -31,8 +31,7 @@ mod tests;
 
 use std::cmp;
 
-pub(crate) use self::entry::Entry;
-use self::entry::{value_of, LoadOrStore, Pending};
+use self::entry::{value_of, Entry, LoadOrStore, Pending};
 use self::reclaim::{drop_all, retire_snapshot, retire_value};
 use self::slot::{Slot, SlotBox};
 use self::table::{EntryPtr, Snapshot, Table};
@@ -598,12 +597,18 @@ impl<K, V> RawMap<K, V> {
             .collect()
     }
 
-    /// Takes every entry out, leaving the map empty.
-    pub(crate) fn drain(&mut self) -> Vec<Box<Entry<K, V>>> {
+    /// Moves every live key and value out, leaving the map empty.
+    pub(crate) fn drain(&mut self) -> Vec<(K, V)> {
         // SAFETY: exclusive access, as for `unlink_all`.
         let guard = unsafe { epoch::unprotected() };
         let empty = Owned::new(Snapshot::new(Table::new())).into_shared(guard);
         self.unlink_all(empty)
+            .into_iter()
+            .filter_map(|entry| match entry.into_parts() {
+                (key, Some(value)) => Some((key, value)),
+                (_, None) => None,
+            })
+            .collect()
     }
 }
 

@@ -144,15 +144,7 @@ fn exclusive_access_drains_and_shrinks() {
     let stats = map.stats();
     assert_eq!((stats.read_slots, stats.tombstones), (20, 0));
 
-    let mut drained: Vec<_> = map
-        .raw
-        .drain()
-        .into_iter()
-        .filter_map(|entry| match entry.into_parts() {
-            (key, Some(value)) => Some((key, value)),
-            (_, None) => None,
-        })
-        .collect();
+    let mut drained = map.raw.drain();
     drained.sort();
     assert_eq!(drained.len(), 20);
     assert_eq!(map.raw.len(), 0);

@@ -1,0 +1,145 @@
+//! Reclamation measured with a counting global allocator: deleting every entry gives the heap
+//! back to about the empty map's size once the epoch advances, with no later insert needed.
+//!
+//! The allocator counts the whole process, so the measuring tests hold a common lock and run
+//! one at a time. Run with `--nocapture` to see the figures.
+
+mod common;
+
+use std::sync::Mutex;
+
+use snapmap::SnapMap;
+
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+use counting_alloc::{live, Counting};
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Serializes the tests that measure the heap.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+const ENTRIES: u64 = common::scaled(100_000);
+const VALUE: usize = 64;
+/// How far above the empty map's heap a map emptied by deletes may stay.
+const SLACK: isize = 64 * 1024;
+
+type Map = SnapMap<u64, [u8; VALUE]>;
+
+/// Live heap bytes at the points of a scenario where they are measured.
+struct Figures {
+    baseline: isize,
+    full: isize,
+    peak: isize,
+}
+
+/// An empty map and the heap it occupies, measured after this thread has pinned (so the epoch
+/// collector's per-thread state is part of the baseline).
+fn empty_map() -> (Map, isize) {
+    common::flush_epoch();
+    let map = Map::new();
+    drop(map.guard());
+    common::flush_epoch();
+    let baseline = live();
+    counting_alloc::reset_peak();
+    (map, baseline)
+}
+
+/// Inserts `keys` (all new), checking each insert, then removes them all, checking each value.
+/// Returns the live bytes at the fullest point.
+fn fill_and_drain(map: &Map, keys: std::ops::Range<u64>) -> isize {
+    let count = keys.end - keys.start;
+    let mut guard = map.guard();
+    for k in keys.clone() {
+        if k % 1024 == 0 {
+            guard = map.guard();
+        }
+        assert!(map.insert(k, [k as u8; VALUE], &guard).is_none(), "key {k}");
+    }
+    drop(guard);
+    assert_eq!(map.len() as u64, count);
+    let full = live();
+
+    let mut guard = map.guard();
+    for k in keys {
+        if k % 1024 == 0 {
+            guard = map.guard();
+        }
+        assert_eq!(
+            map.remove(&k, &guard).map(|v| v[0]),
+            Some(k as u8),
+            "key {k}"
+        );
+    }
+    drop(guard);
+    full
+}
+
+/// Waits for the epoch to advance until the heap is back within [`SLACK`] of `baseline`, then
+/// checks the map is empty with at most 64 tombstones, prints the figures and asserts the bound.
+fn assert_heap_returned(name: &str, map: &Map, figures: Figures) {
+    common::settle(|| live() - figures.baseline <= SLACK);
+    let after = live();
+    let Figures {
+        baseline,
+        full,
+        peak,
+    } = figures;
+    println!(
+        "{name}: baseline {baseline} B, full {full} B ({:+} B), peak {peak} B, \
+         after delete {after} B ({:+} B); {}",
+        full - baseline,
+        after - baseline,
+        map.stats()
+    );
+    map.__check_invariants();
+    assert_eq!(map.len(), 0);
+    assert!(map.is_empty());
+    let stats = map.stats();
+    assert!(stats.tombstones <= 64, "{name}: {stats}");
+    assert!(
+        full - baseline >= (ENTRIES as isize) * VALUE as isize,
+        "{name}: the allocator did not see the entries ({} B)",
+        full - baseline
+    );
+    assert!(
+        after - baseline <= SLACK,
+        "{name}: {} B still allocated after deleting everything ({stats})",
+        after - baseline
+    );
+}
+
+/// Inserting 100,000 `u64 -> [u8; 64]` entries and removing them all, with no insert afterwards,
+/// gives the heap back to within 64 KiB of the empty map's.
+#[test]
+fn removing_everything_returns_the_heap() {
+    let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let (map, baseline) = empty_map();
+    let full = fill_and_drain(&map, 0..ENTRIES);
+    let peak = counting_alloc::peak();
+    let figures = Figures {
+        baseline,
+        full,
+        peak,
+    };
+    assert_heap_returned("remove all", &map, figures);
+}
+
+/// The same, followed by 1,000 inserts of new keys and their removal: the heap still returns to
+/// within 64 KiB of the empty map's.
+#[test]
+fn removing_everything_then_churning_new_keys_returns_the_heap() {
+    let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let (map, baseline) = empty_map();
+    let full = fill_and_drain(&map, 0..ENTRIES);
+    fill_and_drain(&map, ENTRIES..ENTRIES + 1000);
+    let peak = counting_alloc::peak();
+    let figures = Figures {
+        baseline,
+        full,
+        peak,
+    };
+    assert_heap_returned("remove all, then 1k new keys", &map, figures);
+}
