@@ -575,6 +575,9 @@ where
 
     /// A snapshot of the map's internal state: sizes, tombstones and history.
     ///
+    /// It takes the map's lock and walks the read snapshot to count tombstones, so it costs
+    /// O(n): meant for monitoring and tests, not for a hot path.
+    ///
     /// # Examples
     ///
     /// ```
