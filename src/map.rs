@@ -544,7 +544,8 @@ where
     /// Removes every entry for which `f` returns `false`.
     ///
     /// `f` sees each entry present at the start at most once, with no lock held (it may use the
-    /// map). An entry whose value changed after `f` judged it is kept.
+    /// map). An entry is removed as soon as `f` rejects it, unless its value changed after `f`
+    /// judged it; so if `f` panics, the removals it decided before stay done.
     ///
     /// # Examples
     ///

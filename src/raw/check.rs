@@ -65,7 +65,12 @@ impl<K: Eq, V> RawMap<K, V> {
         for ptr in Self::linked(snapshot, dirty, guard) {
             let found = entry(ptr, guard);
             assert_eq!(found.hash, hash_of(&found.key), "a cached hash is stale");
-            assert!(!(dirty.is_some() && found.is_expunged(guard) && dirty.unwrap().contains(ptr)));
+            if dirty.is_some_and(|dirty| dirty.contains(ptr)) {
+                assert!(
+                    !found.is_expunged(guard),
+                    "the dirty table holds an expunged entry"
+                );
+            }
             for table in [Some(&snapshot.table), dirty].into_iter().flatten() {
                 if let Some(other) = table.find(found.hash, |key| *key == found.key) {
                     assert!(other == ptr, "a key has two linked entries");

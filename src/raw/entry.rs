@@ -102,11 +102,28 @@ impl<K, V> Entry<K, V> {
         is_expunged(self.load_ptr(guard))
     }
 
+    /// Publishes `new` in place of `current`. On failure, returns the pointer found instead and
+    /// hands `new` back, still owned by the caller.
+    fn publish<'g>(
+        &self,
+        current: Shared<'g, Slot<V>>,
+        new: SlotBox<V>,
+        guard: &'g Guard,
+    ) -> Result<&'g V, (Shared<'g, Slot<V>>, SlotBox<V>)> {
+        match self
+            .value
+            .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
+        {
+            Ok(_) => Ok(value_of(new.into_shared()).expect("a published cell is live")),
+            Err(err) => Err((err.current, new)),
+        }
+    }
+
     /// Replaces the value unless the entry is expunged; returns the previous pointer (live or
     /// deleted), or hands `new` back when the entry is expunged.
     pub(crate) fn swap_unless_expunged<'g>(
         &self,
-        new: SlotBox<V>,
+        mut new: SlotBox<V>,
         guard: &'g Guard,
     ) -> Result<Shared<'g, Slot<V>>, SlotBox<V>> {
         let mut current = self.load_ptr(guard);
@@ -114,15 +131,9 @@ impl<K, V> Entry<K, V> {
             if is_expunged(current) {
                 return Err(new);
             }
-            match self
-                .value
-                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
-            {
-                Ok(_) => {
-                    new.into_shared();
-                    return Ok(current);
-                }
-                Err(err) => current = err.current,
+            match self.publish(current, new, guard) {
+                Ok(_) => return Ok(current),
+                Err(failed) => (current, new) = failed,
             }
         }
     }
@@ -149,18 +160,11 @@ impl<K, V> Entry<K, V> {
             if is_expunged(current) {
                 return LoadOrStore::Expunged(value);
             }
-            let new = value.boxed();
-            match self
-                .value
-                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
-            {
-                Ok(stored) => {
-                    new.into_shared();
-                    return LoadOrStore::Stored(value_of(stored).expect("non-null"));
-                }
-                Err(err) => {
-                    current = err.current;
-                    value = Pending::Boxed(new);
+            match self.publish(current, value.boxed(), guard) {
+                Ok(stored) => return LoadOrStore::Stored(stored),
+                Err((found, cell)) => {
+                    current = found;
+                    value = Pending::Boxed(cell);
                 }
             }
         }
@@ -214,17 +218,10 @@ impl<K, V> Entry<K, V> {
             if !matches(seen) {
                 return Err((Some(seen), new.into_value()));
             }
-            let cell = new.boxed();
-            match self
-                .value
-                .compare_exchange(current, cell.as_shared(), AcqRel, Acquire, guard)
-            {
-                Ok(_) => {
-                    cell.into_shared();
-                    return Ok(current);
-                }
-                Err(err) => {
-                    current = err.current;
+            match self.publish(current, new.boxed(), guard) {
+                Ok(_) => return Ok(current),
+                Err((found, cell)) => {
+                    current = found;
                     new = Pending::Boxed(cell);
                 }
             }
@@ -239,13 +236,9 @@ impl<K, V> Entry<K, V> {
     ) -> Option<(Shared<'g, Slot<V>>, &'g V)> {
         let mut current = self.load_ptr(guard);
         loop {
-            let new = SlotBox::new(f(value_of(current)?));
-            match self
-                .value
-                .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
-            {
-                Ok(_) => return Some((current, value_of(new.into_shared()).expect("non-null"))),
-                Err(err) => current = err.current,
+            match self.publish(current, SlotBox::new(f(value_of(current)?)), guard) {
+                Ok(stored) => return Some((current, stored)),
+                Err((found, _rejected)) => current = found,
             }
         }
     }
