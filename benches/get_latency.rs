@@ -10,7 +10,7 @@ mod common;
 use std::hint::black_box;
 
 use common::peers::{each_peer, FromPairs, Lookup, Papaya, Snap, Visitor};
-use common::{criterion_config, scramble, Mode, Rng};
+use common::{criterion_config, scramble, shuffle, Mode, Rng};
 use criterion::{BenchmarkGroup, Criterion};
 
 const KEYS: usize = 4096;
@@ -19,7 +19,7 @@ const KEYS: usize = 4096;
 fn workload() -> (Vec<(u64, u64)>, Vec<u64>) {
     let pairs: Vec<(u64, u64)> = (0..KEYS as u64).map(|i| (scramble(i), i)).collect();
     let mut order: Vec<u64> = pairs.iter().map(|&(k, _)| k).collect();
-    Rng::new(7).shuffle(&mut order);
+    shuffle(&mut Rng::new(7), &mut order);
     (pairs, order)
 }
 

@@ -16,38 +16,20 @@ use common::peers::{each_peer, FromPairs, Lookup, Map, Visitor};
 use common::{criterion_config, thread_counts, timed_parallel, Budget, Mode, OpPool};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 
-/// The workloads, in the order of Go's `map_bench_test.go`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Go {
-    LoadMostlyHits,
-    LoadMostlyMisses,
-    LoadOrStoreBalanced,
-    LoadOrStoreUnique,
-    LoadOrStoreCollision,
-    LoadAndDeleteBalanced,
-    LoadAndDeleteUnique,
-    LoadAndDeleteCollision,
-    Range,
-    AdversarialAlloc,
-    AdversarialDelete,
-    DeleteCollision,
-    SwapCollision,
-    SwapMostlyHits,
-    SwapMostlyMisses,
-    CompareAndSwapCollision,
-    CompareAndSwapNoExistingKey,
-    CompareAndSwapValueNotEqual,
-    CompareAndSwapMostlyHits,
-    CompareAndSwapMostlyMisses,
-    CompareAndDeleteCollision,
-    CompareAndDeleteMostlyHits,
-    CompareAndDeleteMostlyMisses,
-    Clear,
+/// Declares the workloads once: the enum and the list of all of them, in order.
+macro_rules! workloads {
+    ($($name:ident),* $(,)?) => {
+        /// The workloads, in the order of Go's `map_bench_test.go`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Go {
+            $($name),*
+        }
+
+        const ALL: &[Go] = &[$(Go::$name),*];
+    };
 }
 
-use Go::*;
-
-const ALL: [Go; 24] = [
+workloads![
     LoadMostlyHits,
     LoadMostlyMisses,
     LoadOrStoreBalanced,
@@ -73,6 +55,8 @@ const ALL: [Go; 24] = [
     CompareAndDeleteMostlyMisses,
     Clear,
 ];
+
+use Go::*;
 
 /// Size of the map in `Range` and `AdversarialDelete`.
 const MAP_SIZE: u64 = 1 << 10;
@@ -334,7 +318,7 @@ fn main() {
     let mut c: Criterion =
         criterion_config(mode, (0.03, 0.15, 10), (0.4, 1.2, 10)).configure_from_args();
     let threads = thread_counts();
-    for work in ALL {
+    for &work in ALL {
         let mut group = c.benchmark_group(format!("go-{work:?}"));
         for &t in &threads {
             each_peer(&mut GoBench {

@@ -20,7 +20,7 @@ mod common;
 use std::time::Duration;
 
 use common::peers::{each_peer, Map, ReadMap, Visitor};
-use common::{criterion_config, scramble, thread_counts, timed_parallel, Mode, Rng};
+use common::{criterion_config, scramble, shuffle, thread_counts, timed_parallel, Mode, Rng};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 
 /// One operation of a mix.
@@ -88,7 +88,7 @@ impl Mix {
             "{}: percentages must add up to 100",
             self.name
         );
-        Rng::new(0x0b5e_55ed).shuffle(&mut ops);
+        shuffle(&mut Rng::new(0x0b5e_55ed), &mut ops);
         ops
     }
 

@@ -245,11 +245,26 @@ def best_peer(values: dict[str, float], lower_is_better: bool):
     return pid, peers[pid]
 
 
+def snapmap_vs_best(values: dict[str, float], lower_is_better: bool, size: bool = False):
+    """(best competitor, snapmap relative to it): snapmap's speed for times and throughputs
+    (above 1× means snapmap is faster) or, with `size`, its size (above 1× means snapmap is
+    larger). The ratio is None when it cannot be formed; the whole result when there is no
+    competitor or no snapmap."""
+    best = best_peer(values, lower_is_better)
+    if not best or SNAPMAP not in values:
+        return None
+    snap, other = values[SNAPMAP], best[1]
+    if lower_is_better and not size:
+        ratio = other / snap if snap > 0 else None
+    else:
+        ratio = snap / other if other > 0 else None
+    return best[0], ratio
+
+
 def comparison_rows(label: str, values: dict[str, float], columns: list[str],
                     lower_is_better: bool, fmt, size: bool = False) -> list[str]:
     """One table row: a value per peer column (the best competitor in bold), the best
-    competitor's name, and snapmap relative to it: its speed (times and throughputs, above 1×
-    means snapmap is faster) or, with `size`, its size (above 1× means snapmap is larger)."""
+    competitor's name, and snapmap relative to it (see `snapmap_vs_best`)."""
     best = best_peer(values, lower_is_better)
     cells = [label]
     for pid in columns:
@@ -258,16 +273,10 @@ def comparison_rows(label: str, values: dict[str, float], columns: list[str],
         else:
             text = fmt(values[pid])
             cells.append(f"**{text}**" if best and pid == best[0] else text)
-    if not best or SNAPMAP not in values:
+    versus = snapmap_vs_best(values, lower_is_better, size)
+    if versus is None:
         return cells + ["—", "—"]
-    snap, other = values[SNAPMAP], best[1]
-    if size:
-        ratio = snap / other if other > 0 else None
-    elif lower_is_better:
-        ratio = other / snap if snap > 0 else None
-    else:
-        ratio = snap / other if other > 0 else None
-    return cells + [HEADER.get(best[0], best[0]), fmt_ratio(ratio)]
+    return cells + [HEADER.get(versus[0], versus[0]), fmt_ratio(versus[1])]
 
 
 def peer_columns(present: set[str]) -> list[str]:
@@ -284,11 +293,8 @@ def geomean(xs: list[float]) -> float | None:
 # ---------------------------------------------------------------------------------------------
 
 def go_ratio(per_peer: dict) -> float | None:
-    values = {p: v["ns"] for p, v in per_peer.items()}
-    best = best_peer(values, lower_is_better=True)
-    if not best or SNAPMAP not in values:
-        return None
-    return best[1] / values[SNAPMAP]
+    versus = snapmap_vs_best({p: v["ns"] for p, v in per_peer.items()}, lower_is_better=True)
+    return versus and versus[1]
 
 
 def section_columns() -> str:
@@ -319,9 +325,8 @@ def section_summary(data: dict) -> str:
         for mix in ordered(mixes, MIX_ORDER):
             for t in thread_keys(mixes[mix]):
                 values = {p: v["mops"] for p, v in mixes[mix][t].items()}
-                best = best_peer(values, lower_is_better=False)
-                ratio = values[SNAPMAP] / best[1] if best and SNAPMAP in values else None
-                rows.append([mix, threads_label(t), fmt_ratio(ratio)])
+                versus = snapmap_vs_best(values, lower_is_better=False)
+                rows.append([mix, threads_label(t), fmt_ratio(versus and versus[1])])
         lines += ["conc-map-bench mixes: snapmap's throughput relative to the fastest other map.",
                   "", table(["mix", "threads", "snapmap ÷ best"], rows), ""]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole benchmark suite, then turns its results into tables and plots.
 #
-#   benches/run.sh full    the measurement behind BENCHMARKS.md: about 30 minutes on 2 cores.
+#   benches/run.sh full    the measurement behind BENCHMARKS.md: about 25 minutes on 2 cores.
 #                          Writes benches/report/ and the generated part of BENCHMARKS.md.
 #   benches/run.sh quick   a smoke run of the whole pipeline in a few minutes. Its report goes
 #                          to target/bench-results/quick/report/ and never into the repository:

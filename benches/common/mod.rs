@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod peers;
+#[path = "../../tests/common/mod.rs"]
+mod test_common;
 
 use std::env;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -179,36 +181,15 @@ pub const fn scramble(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// A small seeded xorshift64* generator, so that workloads are repeatable without extra
-/// dependencies.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+/// The integration tests' seeded xorshift64* generator: repeatable workloads, no extra
+/// dependency.
+pub use test_common::XorShift as Rng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(scramble(seed) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A value in `0..n` (`n > 0`); the modulo bias is irrelevant at the sizes used here.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Fisher-Yates shuffle.
-    pub fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i as u64 + 1) as usize;
-            items.swap(i, j);
-        }
+/// Fisher-Yates shuffle of `items`, driven by `rng`.
+pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {
+    for i in (1..items.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        items.swap(i, j);
     }
 }
 
