@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 /// How much work a run does, from the `SNAPMAP_BENCH` environment variable.
 ///
-/// `full` (the default) is the measurement the report is made from; `quick` shrinks every size
-/// and every criterion time so that the whole suite runs in a few minutes, for a smoke check of
+/// `full` (the default) is the measurement the report is made from; `quick` shrinks the work
+/// and criterion's times so that the whole suite runs in a few minutes, for a smoke check of
 /// the pipeline. Its numbers are not for publication.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
