@@ -25,33 +25,35 @@ pub const ABSENT: u32 = u32::MAX;
 /// The model the map is compared with.
 pub type Model = HashMap<u32, u32>;
 
-/// A key of a single-key operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Key(pub u32);
+/// Defines a `u32` newtype whose arbitrary values are `0..BOUND`, drawn from one byte.
+macro_rules! below {
+    ($(#[$doc:meta])* $name:ident, $bound:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name(pub u32);
 
-impl<'a> Arbitrary<'a> for Key {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(Key(u.int_in_range(0..=KEYS - 1)?))
-    }
+        impl<'a> Arbitrary<'a> for $name {
+            fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+                Ok($name(u.int_in_range(0..=$bound - 1)?))
+            }
 
-    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
-        (1, Some(1))
-    }
+            fn size_hint(_depth: usize) -> (usize, Option<usize>) {
+                (1, Some(1))
+            }
+        }
+    };
 }
 
-/// A value (or, for `Update`, an increment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Value(pub u32);
-
-impl<'a> Arbitrary<'a> for Value {
-    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
-        Ok(Value(u.int_in_range(0..=VALUES - 1)?))
-    }
-
-    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
-        (1, Some(1))
-    }
-}
+below!(
+    /// A key of a single-key operation.
+    Key,
+    KEYS
+);
+below!(
+    /// A value (or, for `Update`, an increment).
+    Value,
+    VALUES
+);
 
 /// A range of keys `start..end` within `0..WIDE_KEYS`, for bulk operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
