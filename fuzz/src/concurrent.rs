@@ -1,5 +1,6 @@
 //! The `concurrent` target: two to four threads, each running its own short list of operations
-//! on one shared map, with keys that all threads touch and keys that only one thread owns.
+//! (up to four times over) on one shared map, with keys that all threads touch and keys that
+//! only one thread owns.
 //!
 //! Interleavings differ from run to run, so the checks are the ones that hold whatever the
 //! interleaving:
@@ -18,7 +19,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use snapmap::{CompareExchangeError, OccupiedError, SnapMap};
+use snapmap::{CompareExchangeError, Guard, OccupiedError, SnapMap};
 
 use super::common::{DropKey, DropVal, Tracker};
 use super::sequence::{Colliding, Hashing, Sip};
@@ -31,8 +32,11 @@ pub const SHARED_KEYS: u64 = 8;
 pub const OWN_KEYS: u64 = 96;
 /// The most threads an input runs.
 pub const MAX_THREADS: usize = 4;
-/// The most operations one thread runs: a few, so that executions stay fast.
+/// The most operations in one thread's list: a few, so that executions stay fast.
 pub const MAX_OPS: usize = 24;
+/// The most times each thread runs its list: repeating widens the window in which threads
+/// overlap, at less cost than longer inputs.
+pub const MAX_ROUNDS: usize = 4;
 
 /// A key of an operation.
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +92,8 @@ pub enum Op {
 pub struct Input {
     /// The map's hasher.
     pub hashing: Hashing,
+    /// How many times each thread runs its list, one to four.
+    pub rounds: usize,
     /// One operation list per thread; two to four of them.
     pub threads: Vec<Vec<Op>>,
 }
@@ -95,6 +101,7 @@ pub struct Input {
 impl<'a> Arbitrary<'a> for Input {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
         let hashing = Hashing::arbitrary(u)?;
+        let rounds = u.int_in_range(1..=MAX_ROUNDS)?;
         let count = u.int_in_range(2..=MAX_THREADS)?;
         let threads = (0..count)
             .map(|_| {
@@ -102,11 +109,15 @@ impl<'a> Arbitrary<'a> for Input {
                 (0..len).map(|_| Op::arbitrary(u)).collect()
             })
             .collect::<Result<_>>()?;
-        Ok(Input { hashing, threads })
+        Ok(Input {
+            hashing,
+            rounds,
+            threads,
+        })
     }
 
     fn size_hint(_depth: usize) -> (usize, Option<usize>) {
-        (2, None)
+        (3, None)
     }
 }
 
@@ -157,8 +168,10 @@ fn run_with<S: BuildHasher + Send + Sync + Clone + 'static>(input: &Input, hashe
                 let (map, start) = (&map, &start);
                 scope.spawn(move || {
                     start.wait();
-                    for op in ops {
-                        worker.apply(map, op);
+                    for _ in 0..input.rounds {
+                        for op in ops {
+                            worker.apply(map, op);
+                        }
                     }
                     worker
                 })
@@ -281,14 +294,7 @@ impl Worker {
     fn apply<S: BuildHasher>(&mut self, map: &SnapMap<DropKey, DropVal, S>, op: &Op) {
         let guard = &map.guard();
         match *op {
-            Op::Insert(target) => {
-                let k = self.key_of(target);
-                let value = self.value(k);
-                let new = value.v();
-                let previous = map.insert(self.key(k), value, guard);
-                let predicted = self.store(k, new);
-                self.check(k, previous, predicted);
-            }
+            Op::Insert(target) => self.insert(map, self.key_of(target), guard),
             Op::Get(target) | Op::MissBurst(target) => {
                 let k = self.key_of(target);
                 let times = match op {
@@ -350,12 +356,7 @@ impl Worker {
                 };
                 self.check(k, Some(got), predicted);
             }
-            Op::Remove(target) => {
-                let k = self.key_of(target);
-                let removed = map.remove(&k, guard);
-                let predicted = self.own.remove(&k);
-                self.check(k, removed, predicted);
-            }
+            Op::Remove(target) => self.remove(map, self.key_of(target), guard),
             Op::RemoveIf(target, odd) => {
                 let k = self.key_of(target);
                 let accept = |value: &DropVal| (value.v() % 2 == 1) == odd;
@@ -469,23 +470,41 @@ impl Worker {
             Op::Stats => assert_consistent(&map.stats()),
             Op::FillOwn(count) => {
                 for i in 0..u64::from(count) % OWN_KEYS {
-                    let k = self.own_base() + i;
-                    let value = self.value(k);
-                    let new = value.v();
-                    let previous = map.insert(self.key(k), value, guard);
-                    let predicted = self.store(k, new);
-                    self.check(k, previous, predicted);
+                    self.insert(map, self.own_base() + i, guard);
                 }
             }
             Op::RemoveOwn(count) => {
                 for i in 0..u64::from(count) % OWN_KEYS {
-                    let k = self.own_base() + i;
-                    let removed = map.remove(&k, guard);
-                    let predicted = self.own.remove(&k);
-                    self.check(k, removed, predicted);
+                    self.remove(map, self.own_base() + i, guard);
                 }
             }
         }
+    }
+
+    /// `insert` of a new value into `k`.
+    fn insert<S: BuildHasher>(
+        &mut self,
+        map: &SnapMap<DropKey, DropVal, S>,
+        k: u64,
+        guard: &Guard,
+    ) {
+        let value = self.value(k);
+        let new = value.v();
+        let previous = map.insert(self.key(k), value, guard);
+        let predicted = self.store(k, new);
+        self.check(k, previous, predicted);
+    }
+
+    /// `remove` of `k`.
+    fn remove<S: BuildHasher>(
+        &mut self,
+        map: &SnapMap<DropKey, DropVal, S>,
+        k: u64,
+        guard: &Guard,
+    ) {
+        let removed = map.remove(&k, guard);
+        let predicted = self.own.remove(&k);
+        self.check(k, removed, predicted);
     }
 
     /// Records a store of `new` into an own `key` in the model; returns the previous payload.
