@@ -119,7 +119,6 @@ impl Checker for Transitions {
         let now = map.stats();
         assert_settled(&now);
         assert_eq!(now.len, model.len(), "{op:?}: {now}");
-        let _summary = now.to_string();
 
         let before = std::mem::replace(&mut self.before, now.clone());
         if *op == Op::Clone {
