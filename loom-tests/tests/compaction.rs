@@ -2,12 +2,33 @@
 //! use-after-free.
 //!
 //! Under `cfg(loom)` the compaction floor is 2 tombstones (64 in a normal build), so a third
-//! tombstone among two live keys triggers one.
+//! tombstone, with one live key left, triggers one.
 #![cfg(loom)]
 
 use loom::sync::Arc;
-use loom::thread;
-use loom_tests::{assert_one_of, contents, explore, flush_epoch, promoted};
+use loom::thread::{self, JoinHandle};
+use loom_tests::{assert_one_of, contents, explore, flush_epoch, promoted, Map};
+
+/// Keys 0..4 in the snapshot (key `k` holds `k`), of which 0 and 1 are tombstones: one more
+/// removal makes three tombstones among one live key, which compacts.
+fn one_removal_from_compaction() -> Arc<Map<u8, u32>> {
+    let map = promoted((0..4u8).map(|k| (k, u32::from(k))));
+    for k in 0..2 {
+        assert_eq!(map.pin().remove(&k), Some(&u32::from(k)));
+    }
+    assert_eq!(map.stats().compactions, 0);
+    Arc::new(map)
+}
+
+/// A thread that removes key 2, and so compacts unless the other thread's removal did, then
+/// tries to reclaim what it retired.
+fn spawn_compactor(map: &Arc<Map<u8, u32>>) -> JoinHandle<()> {
+    let map = map.clone();
+    thread::spawn(move || {
+        assert_eq!(map.pin().remove(&2), Some(&2));
+        flush_epoch(2);
+    })
+}
 
 /// Keys 0..4 are in the snapshot and 0, 1 are already tombstones. Removing 2 compacts: it
 /// expunges the tombstones and publishes a snapshot of the live entries. Meanwhile the other
@@ -18,19 +39,8 @@ use loom_tests::{assert_one_of, contents, explore, flush_epoch, promoted};
 #[test]
 fn compaction_vs_store() {
     explore("compaction_vs_store", || {
-        let map = Arc::new(promoted((0..4u8).map(|k| (k, u32::from(k)))));
-        for k in 0..2 {
-            assert_eq!(map.pin().remove(&k), Some(&u32::from(k)));
-        }
-        assert_eq!(map.stats().compactions, 0);
-
-        let compactor = {
-            let map = map.clone();
-            thread::spawn(move || {
-                assert_eq!(map.pin().remove(&2), Some(&2));
-                flush_epoch(2);
-            })
-        };
+        let map = one_removal_from_compaction();
+        let compactor = spawn_compactor(&map);
         let guard = map.guard();
         let old_three = map.insert(3, 30, &guard);
         assert_eq!(map.insert(0, 40, &guard), None, "0 was deleted");
@@ -53,18 +63,8 @@ fn compaction_vs_store() {
 #[test]
 fn compaction_vs_remove() {
     explore("compaction_vs_remove", || {
-        let map = Arc::new(promoted((0..4u8).map(|k| (k, u32::from(k)))));
-        for k in 0..2 {
-            assert_eq!(map.pin().remove(&k), Some(&u32::from(k)));
-        }
-
-        let compactor = {
-            let map = map.clone();
-            thread::spawn(move || {
-                assert_eq!(map.pin().remove(&2), Some(&2));
-                flush_epoch(2);
-            })
-        };
+        let map = one_removal_from_compaction();
+        let compactor = spawn_compactor(&map);
         let guard = map.guard();
         let two = map.get(&2, &guard);
         assert_eq!(map.remove(&3, &guard), Some(&3));
