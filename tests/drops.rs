@@ -40,7 +40,9 @@ fn concurrent_workload_drops_everything_exactly_once() {
                 let mut guard = map.guard();
                 for i in 0..OPS {
                     if i % 32 == 0 {
-                        guard = map.guard();
+                        // Unpin and pin again so that the epoch can advance; a new guard taken
+                        // while this one lives would keep the thread pinned in its first epoch.
+                        guard.repin();
                     }
                     let k = rng.below(KEYS);
                     let key = || DropKey::new(k, keys);

@@ -54,7 +54,7 @@ fn fill_and_drain(map: &Map, keys: std::ops::Range<u64>) -> isize {
     let mut guard = map.guard();
     for k in keys.clone() {
         if k % 1024 == 0 {
-            guard = map.guard();
+            guard.repin();
         }
         assert!(map.insert(k, [k as u8; VALUE], &guard).is_none(), "key {k}");
     }
@@ -65,7 +65,7 @@ fn fill_and_drain(map: &Map, keys: std::ops::Range<u64>) -> isize {
     let mut guard = map.guard();
     for k in keys {
         if k % 1024 == 0 {
-            guard = map.guard();
+            guard.repin();
         }
         assert_eq!(
             map.remove(&k, &guard).map(|v| v[0]),

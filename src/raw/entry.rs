@@ -17,7 +17,8 @@
 
 use super::slot::{Slot, SlotBox};
 use crate::sync::epoch::{Atomic, Guard, Shared};
-use crate::sync::Ordering::{AcqRel, Acquire};
+use crate::sync::injected;
+use crate::sync::Ordering::{AcqRel, Acquire, Relaxed};
 
 /// The tag that marks a null value pointer as expunged rather than deleted.
 const EXPUNGED: usize = 1;
@@ -67,7 +68,7 @@ pub(crate) fn value_of<'g, V>(ptr: Shared<'g, Slot<V>>) -> Option<&'g V> {
     // SAFETY: every non-null value pointer was loaded from an entry under the guard that `'g`
     // borrows. A value is retired (never freed directly) once it is unlinked, so it stays
     // allocated and unchanged until that guard is dropped.
-    unsafe { ptr.as_ref() }.map(|slot| &slot.value)
+    unsafe { ptr.as_ref() }.map(Slot::value)
 }
 
 fn is_expunged<V>(ptr: Shared<'_, Slot<V>>) -> bool {
@@ -110,9 +111,15 @@ impl<K, V> Entry<K, V> {
         new: SlotBox<V>,
         guard: &'g Guard,
     ) -> Result<&'g V, (Shared<'g, Slot<V>>, SlotBox<V>)> {
+        // Release publishes the new cell's contents; Acquire takes the replaced one's.
+        let success = if injected!("relaxed_value_publish") {
+            Relaxed
+        } else {
+            AcqRel
+        };
         match self
             .value
-            .compare_exchange(current, new.as_shared(), AcqRel, Acquire, guard)
+            .compare_exchange(current, new.as_shared(), success, Acquire, guard)
         {
             Ok(_) => Ok(value_of(new.into_shared()).expect("a published cell is live")),
             Err(err) => Err((err.current, new)),
@@ -127,13 +134,18 @@ impl<K, V> Entry<K, V> {
         guard: &'g Guard,
     ) -> Result<Shared<'g, Slot<V>>, SlotBox<V>> {
         let mut current = self.load_ptr(guard);
+        if is_expunged(current) {
+            return Err(new);
+        }
         loop {
-            if is_expunged(current) {
-                return Err(new);
-            }
             match self.publish(current, new, guard) {
                 Ok(_) => return Ok(current),
                 Err(failed) => (current, new) = failed,
+            }
+            // The lock holder may have expunged the entry meanwhile, and a value stored into an
+            // expunged entry would be lost with it: check again before every retry.
+            if is_expunged(current) && !injected!("skip_unexpunge_recheck") {
+                return Err(new);
             }
         }
     }
@@ -310,7 +322,7 @@ impl<K, V> Entry<K, V> {
         }
         // SAFETY: as above; a non-null pointer points to a valid slot that this entry owns, and
         // the returned borrow is tied to `&mut self`.
-        Some(unsafe { &mut ptr.deref_mut().value })
+        Some(unsafe { ptr.deref_mut() }.value_mut())
     }
 }
 

@@ -5,12 +5,18 @@
 //! values alive at the same time must never share an address. A `Box` of a zero-sized type is a
 //! dangling pointer shared by all of them, which would turn every such compare-and-swap into an
 //! ABA race; so cells are allocated here, with at least one byte each.
+//!
+//! A value is written only twice: when its cell is created, before it is published, and when
+//! the cell is freed, after it was unlinked and no guard can see it. Both go through the cell's
+//! [`UnsafeCell`], and so does every read, so that a loom model reports a reader that is not
+//! ordered after the value's creation or not ordered before its destruction.
 
-use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::alloc::{handle_alloc_error, Layout};
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 use crate::sync::epoch::Shared;
+use crate::sync::{alloc, dealloc, UnsafeCell};
 
 /// A heap cell holding one value.
 ///
@@ -18,10 +24,23 @@ use crate::sync::epoch::Shared;
 /// alignment of `V` (a `u8`, a zero-sized type).
 #[repr(align(4))]
 pub(crate) struct Slot<V> {
-    pub(crate) value: V,
+    value: UnsafeCell<V>,
 }
 
 impl<V> Slot<V> {
+    /// Borrows the value.
+    pub(crate) fn value(&self) -> &V {
+        // SAFETY: the cell is written only when it is created and when it is freed by its owner,
+        // which has it by value then; neither can happen while this borrow of it lives.
+        self.value.with(|value| unsafe { &*value })
+    }
+
+    /// Borrows the value mutably, with exclusive access to the cell.
+    pub(crate) fn value_mut(&mut self) -> &mut V {
+        // SAFETY: `&mut self` excludes every other access to the cell.
+        self.value.with_mut(|value| unsafe { &mut *value })
+    }
+
     /// The allocation of a cell: never zero-sized, so every live cell has its own address.
     fn layout() -> Layout {
         let layout = Layout::new::<Self>();
@@ -45,7 +64,11 @@ impl<V> SlotBox<V> {
             handle_alloc_error(layout)
         };
         // SAFETY: `ptr` is a fresh allocation with the size and alignment of a `Slot<V>`.
-        unsafe { ptr.as_ptr().write(Slot { value }) };
+        unsafe {
+            ptr.as_ptr().write(Slot {
+                value: UnsafeCell::new(value),
+            })
+        };
         SlotBox(ptr)
     }
 
@@ -75,11 +98,12 @@ impl<V> SlotBox<V> {
     pub(crate) fn into_value(self) -> V {
         let this = ManuallyDrop::new(self);
         // SAFETY: the box owns the cell; it is read once and freed without dropping it again.
-        unsafe {
-            let slot = this.0.as_ptr().read();
-            dealloc(this.0.as_ptr().cast(), Slot::<V>::layout());
-            slot.value
-        }
+        let slot = unsafe { this.0.as_ptr().read() };
+        // The end of the cell's life is a write: a model reports any read not ordered before it.
+        slot.value.with_mut(|_| ());
+        // SAFETY: the cell came from `alloc` with this layout in `new`, and was moved out above.
+        unsafe { dealloc(this.0.as_ptr().cast(), Slot::<V>::layout()) };
+        slot.value.into_inner()
     }
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs the unit tests and the stress tests under ThreadSanitizer, and those plus the drop tests
+# (panicking destructors, exactly-once drops) under AddressSanitizer with its LeakSanitizer, on
+# nightly Rust with the standard library rebuilt instrumented.
+#
+#   ci/sanitize.sh                   both sanitizers
+#   ci/sanitize.sh thread|address    one of them
+#
+# Each sanitizer builds in its own target directory (target/tsan, target/asan); ci/README.md has
+# the measured times.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "sanitize: SKIPPED: no nightly toolchain (the sanitizers need nightly Rust)"
+    exit 0
+fi
+if ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+    rustup component add --toolchain nightly rust-src
+fi
+host=$(rustc +nightly -vV | sed -n 's/^host: //p')
+
+# `--cfg crossbeam_sanitize` makes crossbeam-epoch collect every sealed bag at each collection
+# and seal bags after 4 objects instead of 64: retired memory is freed (and reused) much sooner,
+# so a use after free has a real chance to hit freed memory. crossbeam-epoch detects
+# ThreadSanitizer by itself and then avoids fences, which TSan does not understand.
+sanitize() {
+    local sanitizer=$1 dir=$2
+    shift 2
+    echo "==> ${sanitizer} sanitizer"
+    RUSTFLAGS="-Zsanitizer=${sanitizer} --cfg crossbeam_sanitize" \
+        CARGO_TARGET_DIR="target/${dir}" \
+        cargo +nightly test -Zbuild-std --target "$host" --lib --test stress "$@"
+}
+
+# Fail on the first report, and (AddressSanitizer) on any leak found at exit.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1"
+
+if [[ $# -eq 0 ]]; then
+    set -- thread address
+fi
+for sanitizer in "$@"; do
+    case $sanitizer in
+    thread) sanitize thread tsan ;;
+    address) sanitize address asan --test drops ;;
+    *)
+        echo "usage: ci/sanitize.sh [thread|address]..." >&2
+        exit 2
+        ;;
+    esac
+done

@@ -1,0 +1,215 @@
+//! Shared pieces of snapmap's loom models (`tests/*.rs`): a model runner that refuses a silent
+//! pass, maps with a fixed hasher, drop-counted keys and values, and epoch flushing.
+//!
+//! Everything here exists only in a build with `--cfg loom --cfg crossbeam_loom`; without it
+//! the crate is empty. See `README.md` for the commands.
+#![cfg(loom)]
+#![deny(missing_docs, unsafe_code)]
+
+use std::collections::hash_map::DefaultHasher;
+use std::fmt::Debug;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use snapmap::SnapMap;
+
+/// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
+pub const DEFAULT_PREEMPTIONS: usize = 2;
+
+/// A map with a fixed hasher. loom replays every execution from the start and expects the same
+/// sequence of operations each time, so table layouts (and the order in which a dirty build or
+/// a compaction visits entries) must not change between executions, as `RandomState`'s would.
+pub type Map<K, V> = SnapMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
+/// Explores every interleaving of `model` within the preemption bound, and fails if there was
+/// only one: a model with two threads that loom cannot tell apart means the build is not
+/// instrumented (for instance crossbeam-epoch built without `--cfg crossbeam_loom`), and its
+/// pass would be silent and false.
+///
+/// Prints the number of interleavings explored and how long they took.
+pub fn explore<F>(name: &str, model: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    explore_then(name, model, |()| {});
+}
+
+/// Like [`explore`], and also hands what each execution of `model` returned to `verify`, once
+/// that execution has ended completely: its threads gone, their epoch participants unregistered,
+/// the global collector dropped and so every deferred destructor run.
+///
+/// Inside an execution, a thread cannot wait for the epoch to free what others retired: loom
+/// may let it read another participant's stale "pinned" epoch for ever. Checks of what was
+/// reclaimed therefore run here, at the start of the next execution and after the last one.
+/// `T` must not hold loom objects, which do not outlive their execution.
+pub fn explore_then<T, F, C>(name: &str, model: F, verify: C)
+where
+    T: Send + 'static,
+    F: Fn() -> T + Sync + Send + 'static,
+    C: Fn(T) + Sync + Send + 'static,
+{
+    let mut builder = loom::model::Builder::new();
+    let bound = *builder.preemption_bound.get_or_insert(DEFAULT_PREEMPTIONS);
+    let executions = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(Mutex::new(None));
+    let verify = Arc::new(verify);
+    let start = Instant::now();
+    builder.check({
+        let (executions, finished, verify) = (executions.clone(), finished.clone(), verify.clone());
+        move || {
+            executions.fetch_add(1, Relaxed);
+            if let Some(previous) = finished.lock().unwrap().take() {
+                verify(previous);
+            }
+            let outcome = model();
+            *finished.lock().unwrap() = Some(outcome);
+        }
+    });
+    if let Some(last) = finished.lock().unwrap().take() {
+        verify(last);
+    }
+    let executions = executions.load(Relaxed);
+    println!(
+        "loom model {name}: {executions} interleavings at preemption bound {bound} in {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        executions > 1,
+        "loom model {name} explored a single interleaving: the build is not instrumented \
+         (run it with RUSTFLAGS=\"--cfg loom --cfg crossbeam_loom\")"
+    );
+}
+
+/// An empty map with the fixed hasher.
+pub fn new_map<K, V>() -> Map<K, V> {
+    SnapMap::with_hasher(BuildHasherDefault::default())
+}
+
+/// A map whose read snapshot holds `entries` and that has no dirty table, so that reads of
+/// these keys are lock-free and the next new key builds a dirty table.
+pub fn promoted<K, V>(entries: impl IntoIterator<Item = (K, V)>) -> Map<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let map = new_map();
+    let guard = map.guard();
+    for (key, value) in entries {
+        map.insert(key, value, &guard);
+    }
+    // Iterating promotes the dirty table first.
+    let _ = map.iter(&guard).count();
+    let stats = map.stats();
+    assert!(
+        !stats.amended && stats.dirty_len == 0,
+        "not promoted: {stats}"
+    );
+    map
+}
+
+/// The map's contents, sorted; promotes the dirty table (as `iter` does).
+pub fn contents<K, V>(map: &Map<K, V>) -> Vec<(K, V)>
+where
+    K: Hash + Eq + Ord + Clone + Send + Sync + 'static,
+    V: Ord + Clone + Send + Sync + 'static,
+{
+    let guard = map.guard();
+    let mut all: Vec<_> = map
+        .iter(&guard)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Pins and flushes this thread's epoch participant a few times: each flush hands the thread's
+/// deferred destructors to the collector, advances the epoch if no other participant seems
+/// pinned in an older one, and runs the destructors that no guard can reach any more.
+///
+/// Called by a model's thread while others may hold guards, this lets loom explore reclamation
+/// racing with readers (in the executions where the epoch can advance).
+pub fn flush_epoch(rounds: usize) {
+    for _ in 0..rounds {
+        crossbeam_epoch::pin().flush();
+    }
+}
+
+/// Counts drops per object, so that a leak (no drop) and a double drop both show.
+///
+/// The counters are plain `std` atomics on purpose: they are bookkeeping of the model, not part
+/// of the protocol, so loom must not branch on them, and they outlive the execution, so that
+/// [`explore_then`] can check them once everything retired has been freed.
+#[derive(Debug)]
+pub struct Ledger {
+    drops: Vec<AtomicUsize>,
+}
+
+impl Ledger {
+    /// A ledger for objects `0..objects`.
+    pub fn new(objects: usize) -> Arc<Self> {
+        Arc::new(Ledger {
+            drops: (0..objects).map(|_| AtomicUsize::new(0)).collect(),
+        })
+    }
+
+    /// Panics unless every object was dropped exactly once.
+    pub fn assert_each_dropped_once(&self) {
+        let drops: Vec<_> = self.drops.iter().map(|d| d.load(Relaxed)).collect();
+        assert!(
+            drops.iter().all(|&d| d == 1),
+            "drops per object (expected exactly one each): {drops:?}"
+        );
+    }
+}
+
+/// A key or value that records its drop in a [`Ledger`]. Equality and hashing look only at
+/// `label`, so several objects may stand for the same key.
+#[derive(Debug)]
+pub struct Tracked {
+    /// What the object stands for: the key, or the value.
+    pub label: u8,
+    id: usize,
+    ledger: Arc<Ledger>,
+}
+
+impl Tracked {
+    /// Object `id` of `ledger`, standing for `label`.
+    pub fn new(label: u8, id: usize, ledger: &Arc<Ledger>) -> Self {
+        Tracked {
+            label,
+            id,
+            ledger: ledger.clone(),
+        }
+    }
+}
+
+impl PartialEq for Tracked {
+    fn eq(&self, other: &Self) -> bool {
+        self.label == other.label
+    }
+}
+
+impl Eq for Tracked {}
+
+impl Hash for Tracked {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.label.hash(state);
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.ledger.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// Asserts that `outcome` is one of the `allowed` ones (the linearizations of a race).
+#[track_caller]
+pub fn assert_one_of<T: PartialEq + Debug>(outcome: T, allowed: &[T]) {
+    assert!(
+        allowed.contains(&outcome),
+        "outcome {outcome:?} is none of the allowed {allowed:?}"
+    );
+}
