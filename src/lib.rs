@@ -2,6 +2,7 @@
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks, rust_2018_idioms)]
 
+mod builder;
 mod error;
 mod iter;
 mod map;
@@ -13,6 +14,7 @@ mod stats;
 mod sync;
 mod traits;
 
+pub use crate::builder::Builder;
 pub use crate::error::{CompareExchangeError, OccupiedError};
 pub use crate::iter::{IntoIter, Iter, Keys, Values};
 pub use crate::map::SnapMap;

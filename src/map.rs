@@ -4,6 +4,7 @@ use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 
+use crate::builder::default_shards;
 use crate::error::{CompareExchangeError, OccupiedError};
 use crate::iter::{Iter, Keys, Values};
 use crate::map_ref::MapRef;
@@ -88,10 +89,24 @@ impl<K, V, S> SnapMap<K, V, S> {
     /// assert!(map.is_empty());
     /// ```
     pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
-        SnapMap {
-            raw: RawMap::with_capacity(capacity),
-            hash_builder,
-        }
+        Self::from_parts(RawMap::new(default_shards(), capacity), hash_builder)
+    }
+
+    pub(crate) fn from_parts(raw: RawMap<K, V>, hash_builder: S) -> Self {
+        SnapMap { raw, hash_builder }
+    }
+
+    /// The number of shards (independent snapshot, dirty index and lock units) the map was built
+    /// with; see [`Builder::shards`](crate::Builder::shards).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map: snapmap::SnapMap<u8, u8> = snapmap::SnapMap::builder().shards(4).build();
+    /// assert_eq!(map.shards(), 4);
+    /// ```
+    pub fn shards(&self) -> usize {
+        self.raw.shard_count()
     }
 
     /// The map's hasher.
@@ -280,6 +295,12 @@ where
     /// When the key is present its stored key is kept and `key` is dropped. The previous value
     /// is dropped once no guard can see it.
     ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
+    ///
     /// # Examples
     ///
     /// ```
@@ -296,6 +317,12 @@ where
 
     /// The current value of `key`, after storing `value` if the key was absent (Go's
     /// `LoadOrStore`).
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -314,6 +341,12 @@ where
 
     /// Stores `value` if `key` is absent; otherwise returns the current value together with the
     /// value not inserted (Go's `LoadOrStore` with `loaded`).
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -345,6 +378,12 @@ where
     /// `f` runs only when the key was seen absent, at most once, and without any lock held (it
     /// may use the map). If another thread stores the key meanwhile, its value wins and `f`'s
     /// result is dropped.
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
     ///
     /// # Examples
     ///

@@ -167,6 +167,12 @@ where
 
     /// See [`SnapMap::insert`].
     ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
+    ///
     /// # Examples
     ///
     /// ```
@@ -180,6 +186,12 @@ where
     }
 
     /// See [`SnapMap::get_or_insert`].
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
     ///
     /// # Examples
     ///
@@ -195,6 +207,12 @@ where
 
     /// See [`SnapMap::try_insert`].
     ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
+    ///
     /// # Examples
     ///
     /// ```
@@ -208,6 +226,12 @@ where
     }
 
     /// See [`SnapMap::get_or_insert_with`].
+    ///
+    /// # Panics
+    ///
+    /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
+    /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
+    /// unchanged.
     ///
     /// # Examples
     ///

@@ -53,7 +53,7 @@ where
             while let Some((key, value)) = access.next_entry()? {
                 map.insert(key, value, &guard);
             }
-            map.raw.full_snapshot(&guard);
+            map.raw.promote(&guard);
         }
         Ok(map)
     }

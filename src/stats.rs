@@ -4,8 +4,9 @@ use std::fmt;
 
 /// A point-in-time account of a map's internal state, from [`SnapMap::stats`].
 ///
-/// The counts are read under the map's lock, so they are consistent with each other while no
-/// lock-free write is in flight; `tombstones` is counted by walking the read snapshot.
+/// Each shard's counts are read under its lock, and summed over the shards; they are consistent
+/// with each other while no write is in flight. `tombstones` is counted by walking the read
+/// snapshots, so `stats` costs a pass over the map.
 ///
 /// # Examples
 ///
@@ -16,7 +17,7 @@ use std::fmt;
 /// map.pin().insert(1, "one");
 /// let stats = map.stats();
 /// assert_eq!(stats.len, 1);
-/// assert!(stats.amended); // the new key lives in the dirty table until promoted
+/// assert_eq!(stats.read_slots, 1); // the first key of a shard goes straight into its table
 /// println!("{stats}");
 /// ```
 ///
@@ -26,31 +27,35 @@ use std::fmt;
 pub struct Stats {
     /// Live entries.
     pub len: usize,
-    /// Entries indexed by the current read snapshot: live, deleted (tombstones) and expunged.
+    /// Entries in the read snapshots' tables: live and deleted (tombstones).
     pub read_slots: usize,
-    /// Deleted entries still indexed by the read snapshot (tombstones, including expunged ones).
+    /// Deleted entries still indexed (tombstones), in the tables or the dirty indexes.
     pub tombstones: usize,
-    /// Entries in the dirty table (0 when there is none).
+    /// Entries in the dirty indexes: keys added since their shard's table was published, which
+    /// lookups find without a lock after the table misses (0 when there are none).
     pub dirty_len: usize,
-    /// Whether the dirty table holds keys that the read snapshot lacks.
+    /// Whether some shard's dirty index holds keys that its table lacks.
     pub amended: bool,
-    /// Misses counted toward the next promotion.
+    /// Lookups answered by a dirty index, counted toward the next promotion.
     pub misses: usize,
-    /// Dirty tables promoted to read snapshots so far.
+    /// Dirty indexes merged into new read tables so far.
     pub promotions: u64,
-    /// Dirty tables built by copying the read snapshot so far.
+    /// Dirty indexes started (by the first new key after a promotion) so far.
     pub dirty_builds: u64,
     /// Snapshots rebuilt to drop tombstones (and shrink) so far.
     pub compactions: u64,
+    /// The number of shards: independent snapshot, dirty index and lock units.
+    pub shards: usize,
 }
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} live; snapshot {} slots ({} tombstones); dirty {}{}; {} misses; \
+            "{} live in {} shards; snapshots {} slots ({} tombstones); dirty {}{}; {} misses; \
              {} promotions, {} dirty builds, {} compactions",
             self.len,
+            self.shards,
             self.read_slots,
             self.tombstones,
             self.dirty_len,

@@ -18,16 +18,12 @@ compile_error!(
 );
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
-#[cfg(not(loom))]
-pub(crate) use parking_lot::Mutex;
-
-#[cfg(loom)]
-pub(crate) use self::loom_mutex::Mutex;
+pub(crate) use self::mutex::{Mutex, MutexGuard};
 
 /// Allocation of value cells; loom's versions also report, at the end of every explored
 /// execution, a cell that was never freed.
@@ -87,24 +83,120 @@ mod std_cell {
     }
 }
 
-/// loom's mutex in the shape of parking_lot's: no poisoning, `lock` returns the guard.
-#[cfg(loom)]
-mod loom_mutex {
-    use std::sync::PoisonError;
+/// The map's mutex: parking_lot's (loom's in a model), with a check that a thread never takes a
+/// lock it already holds.
+///
+/// The only user code that runs while a shard's lock is held is the key's `Eq`, when an insert of
+/// a key that looked absent finds that the shard changed before it got the lock and must look
+/// again. An `Eq` that calls back into the same map and needs that lock would deadlock; instead
+/// the nested `lock` panics with a message that says so, and the outer operation unwinds without
+/// changing the map.
+mod mutex {
+    use std::cell::Cell;
+    use std::ops::{Deref, DerefMut};
 
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    #[cfg(not(loom))]
+    use parking_lot::{Mutex as Inner, MutexGuard as InnerGuard};
+
+    #[cfg(loom)]
+    use loom::sync::{Mutex as Inner, MutexGuard as InnerGuard};
+
+    /// How many locks one thread can be tracked holding at once; deeper nesting (maps whose
+    /// keys' `Eq` call into other maps) goes unchecked rather than refused.
+    const TRACKED: usize = 4;
+
+    #[cfg(not(loom))]
+    std::thread_local! {
+        static HELD: Cell<[usize; TRACKED]> = const { Cell::new([0; TRACKED]) };
+    }
+
+    #[cfg(loom)]
+    loom::thread_local! {
+        static HELD: Cell<[usize; TRACKED]> = Cell::new([0; TRACKED]);
+    }
+
+    pub(crate) const REENTRANT: &str =
+        "snapmap: a key's `Eq` called back into the map while the map \
+        held the lock it needs (this would deadlock); `Hash` and `Eq` must not use the map";
+
+    pub(crate) struct Mutex<T>(Inner<T>);
+
+    /// A held lock; unlocks on drop.
+    pub(crate) struct MutexGuard<'a, T> {
+        inner: InnerGuard<'a, T>,
+        id: usize,
+    }
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
-            Mutex(loom::sync::Mutex::new(value))
+            Mutex(Inner::new(value))
         }
 
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        fn id(&self) -> usize {
+            self as *const Self as usize
         }
 
-        pub(crate) fn get_mut(&mut self) -> &mut T {
-            self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
+        /// Locks, panicking if this thread already holds this lock.
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            let id = self.id();
+            let held = HELD.with(Cell::get);
+            assert!(!held.contains(&id), "{REENTRANT}");
+            #[cfg(not(loom))]
+            let inner = self.0.lock();
+            #[cfg(loom)]
+            let inner = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            MutexGuard::enter(inner, id, held)
+        }
+
+        /// Locks if no thread holds the lock (and this one does not either).
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            let id = self.id();
+            let held = HELD.with(Cell::get);
+            if held.contains(&id) {
+                return None;
+            }
+            #[cfg(not(loom))]
+            let inner = self.0.try_lock()?;
+            #[cfg(loom)]
+            let inner = self.0.try_lock().ok()?;
+            Some(MutexGuard::enter(inner, id, held))
+        }
+    }
+
+    impl<'a, T> MutexGuard<'a, T> {
+        fn enter(inner: InnerGuard<'a, T>, id: usize, mut held: [usize; TRACKED]) -> Self {
+            if let Some(free) = held.iter_mut().find(|slot| **slot == 0) {
+                *free = id;
+                HELD.with(|cell| cell.set(held));
+            }
+            MutexGuard { inner, id }
+        }
+    }
+
+    impl<T> Drop for MutexGuard<'_, T> {
+        fn drop(&mut self) {
+            let mut held = HELD.with(Cell::get);
+            if let Some(slot) = held.iter_mut().find(|slot| **slot == self.id) {
+                *slot = 0;
+                HELD.with(|cell| cell.set(held));
+            }
+        }
+    }
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+
+        fn deref(&self) -> &T {
+            &self.inner
+        }
+    }
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            &mut self.inner
         }
     }
 }

@@ -38,7 +38,7 @@ where
         for (key, value) in self.iter(&guard) {
             clone.insert(key.clone(), value.clone(), &guard);
         }
-        clone.raw.full_snapshot(&guard);
+        clone.raw.promote(&guard);
         clone
     }
 }
@@ -49,13 +49,14 @@ where
     V: Send + Sync + 'static,
     S: BuildHasher,
 {
-    /// Inserts every pair, then promotes the new keys so that reads of them take no lock.
+    /// Inserts every pair, then promotes the new keys, so that a read of any of them is one probe
+    /// of a table.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         let guard = self.guard();
         for (key, value) in iter {
             self.insert(key, value, &guard);
         }
-        self.raw.full_snapshot(&guard);
+        self.raw.promote(&guard);
     }
 }
 

@@ -48,8 +48,10 @@ fn compaction_vs_store() {
         drop(guard);
         compactor.join().unwrap();
 
+        // Reviving 0 before 2 is removed takes a tombstone away, and then the shard stays
+        // within its bound without compacting; `__check_invariants` checks the bound.
         let stats = map.stats();
-        assert_eq!(stats.compactions, 1, "{stats}");
+        assert_one_of(stats.compactions, &[0, 1]);
         map.__check_invariants();
         assert_eq!(contents(&map), [(0, 40), (3, 30)], "an update was lost");
         map.__check_invariants();

@@ -1,104 +1,66 @@
 //! A full check of the invariants listed in the module docs, for tests and fuzzing.
 
-use super::{compaction_threshold, entry, signed, RawMap};
+use super::{entry, must_compact, RawMap, MIN_TOMBSTONES};
 use crate::sync::epoch;
-use crate::sync::Ordering::{Acquire, Relaxed};
 
-impl<K: Eq, V> RawMap<K, V> {
+impl<K: Eq + Send + Sync + 'static, V: Send + Sync + 'static> RawMap<K, V> {
     /// Panics with a description if an invariant does not hold. Meaningful only while no write
     /// is in flight; `hash_of` recomputes a key's hash.
     pub(crate) fn check_invariants(&self, hash_of: impl Fn(&K) -> u64) {
         let guard = &epoch::pin();
-        let locked = self.locked.lock();
-        let snapshot = self.snapshot(guard);
-        let dirty = locked.dirty.as_ref();
-        assert_eq!(
-            snapshot.amended.load(Acquire),
-            dirty.is_some(),
-            "the snapshot is amended exactly while a dirty table exists"
-        );
-
-        for &ptr in snapshot.table.iter() {
-            let found = entry(ptr, guard);
-            match dirty {
-                Some(dirty) if found.is_expunged(guard) => {
-                    assert!(
-                        !dirty.contains(ptr),
-                        "an expunged entry is in the dirty table"
-                    );
-                    assert!(
-                        locked.expunged.contains(&ptr),
-                        "an expunged entry is not listed"
+        let mut tombstones = 0;
+        for (index, shard) in self.shards.iter().enumerate() {
+            let (mut live, mut dead) = (0, 0);
+            if let Some(snapshot) = shard.snapshot(guard) {
+                let fresh = snapshot.fresh(guard);
+                assert!(
+                    snapshot.table.len() > 0 || fresh.is_some(),
+                    "an empty snapshot is published instead of none"
+                );
+                if let Some(fresh) = fresh {
+                    assert_eq!(
+                        fresh.slots().count(),
+                        fresh.len(),
+                        "the index length drifted"
                     );
                 }
-                Some(dirty) => assert!(
-                    dirty.contains(ptr),
-                    "a snapshot entry is not in the dirty table"
-                ),
-                None => assert!(
-                    !found.is_expunged(guard),
-                    "expunged entry without a dirty table"
-                ),
-            }
-        }
-        match dirty {
-            Some(dirty) => {
-                assert!(
-                    dirty.iter().any(|&ptr| !snapshot.table.contains(ptr)),
-                    "an amended snapshot lacks none of the dirty table's keys"
-                );
-                assert!(
-                    locked.misses < dirty.len(),
-                    "misses reached the dirty length unpromoted"
-                );
-            }
-            None => {
-                assert_eq!(locked.misses, 0, "misses counted without a dirty table");
-                assert!(
-                    locked.expunged.is_empty(),
-                    "expunged entries listed without a dirty table"
-                );
-            }
-        }
-
-        let (mut live, mut dead) = (0, 0);
-        for ptr in Self::linked(snapshot, dirty, guard) {
-            let found = entry(ptr, guard);
-            assert_eq!(found.hash, hash_of(&found.key), "a cached hash is stale");
-            if dirty.is_some_and(|dirty| dirty.contains(ptr)) {
-                assert!(
-                    !found.is_expunged(guard),
-                    "the dirty table holds an expunged entry"
-                );
-            }
-            for table in [Some(&snapshot.table), dirty].into_iter().flatten() {
-                if let Some(other) = table.find(found.hash, |key| *key == found.key) {
-                    assert!(other == ptr, "a key has two linked entries");
+                for slot in snapshot.slots(guard) {
+                    let found = entry(slot.entry, guard);
+                    assert_eq!(slot.hash, hash_of(&found.key), "a stored hash is stale");
+                    assert!(
+                        std::ptr::eq(self.shard(slot.hash), shard),
+                        "an entry is in shard {index}, not the one its hash selects"
+                    );
+                    assert!(!found.is_expunged(guard), "a linked entry is expunged");
+                    let in_table = snapshot.table.find(slot.hash, |key| *key == found.key);
+                    let in_fresh = fresh.and_then(|f| f.find(slot.hash, |key| *key == found.key));
+                    match (in_table, in_fresh) {
+                        (Some(a), Some(b)) => panic!(
+                            "a key is both in the table and in the index (same entry: {})",
+                            a == b
+                        ),
+                        (Some(other), None) | (None, Some(other)) => {
+                            assert!(other == slot.entry, "a key has two linked entries");
+                        }
+                        (None, None) => panic!("an indexed entry cannot be found by its key"),
+                    }
+                    if found.is_live(guard) {
+                        live += 1;
+                    } else {
+                        dead += 1;
+                    }
                 }
             }
-            if found.is_live(guard) {
-                live += 1;
-            } else {
-                dead += 1;
-            }
+            assert_eq!(shard.live(), live, "shard {index}: the live count drifted");
+            assert_eq!(shard.dead(), dead, "shard {index}: the dead count drifted");
+            assert!(
+                !must_compact(dead, live, self.shard_count()),
+                "shard {index}: {dead} tombstones exceed the bound for {live} live entries"
+            );
+            tombstones += dead as usize;
         }
-        assert_eq!(
-            signed(self.live.load(Relaxed)),
-            live,
-            "the live count drifted"
-        );
         assert!(
-            signed(self.dead.load(Relaxed)) >= dead,
-            "the dead count undercounts: {} < {dead}",
-            signed(self.dead.load(Relaxed))
-        );
-        let tombstones = snapshot
-            .table
-            .iter()
-            .filter(|&&ptr| !entry(ptr, guard).is_live(guard))
-            .count();
-        assert!(
-            tombstones <= compaction_threshold(self.len()),
+            tombstones <= MIN_TOMBSTONES.max(self.len()),
             "{tombstones} tombstones exceed the bound for {} live entries",
             self.len()
         );

@@ -1,19 +1,21 @@
-//! Entry nodes: a key, its cached hash and an atomic pointer to a separately allocated value.
+//! Entry nodes: a key and an atomic pointer to a separately allocated value (the key's hash is
+//! kept in the table slots that index the entry).
 //!
 //! An entry's value pointer is in one of three states:
 //!
 //! - **live**: a non-null pointer to the current value;
 //! - **deleted** (a tombstone): null; the key stays indexed and a store may revive it without the
 //!   lock;
-//! - **expunged**: null with the [`EXPUNGED`] tag; deleted *and* absent from the dirty table, so
-//!   only a store holding the lock may revive it (after putting the entry back into the dirty
-//!   table).
+//! - **expunged**: null with the [`EXPUNGED`] tag: unlinked by a compaction or `clear`, indexed
+//!   by no current table, and final. A store that finds an expunged entry (through a snapshot it
+//!   loaded before the entry was unlinked) must look the key up again in the current snapshot.
 //!
-//! Deleted → expunged and expunged → deleted happen only under the map's mutex (the `_locked`
-//! methods). Every other transition is a compare-and-swap that any thread may attempt.
+//! Deleted → expunged and live → expunged happen only under the shard's mutex (the `_locked`
+//! methods), at the moment the entry is left out of the snapshot that replaces the current one.
+//! Every other transition is a compare-and-swap that any thread may attempt.
 //!
-//! An entry that no table indexes any more is always expunged, and stays so: that is what makes
-//! a stale entry pointer, found through an old snapshot, harmless to every operation.
+//! An entry that no current table indexes is always expunged, and stays so: that is what makes a
+//! stale entry pointer, found through an old snapshot, harmless to every operation.
 
 use super::slot::{Slot, SlotBox};
 use crate::sync::epoch::{Atomic, Guard, Shared};
@@ -56,9 +58,8 @@ pub(crate) enum LoadOrStore<'g, V> {
     Expunged(Pending<V>),
 }
 
-/// A key with its cached hash and its value pointer.
+/// A key and its value pointer.
 pub(crate) struct Entry<K, V> {
-    pub(crate) hash: u64,
     pub(crate) key: K,
     value: Atomic<Slot<V>>,
 }
@@ -77,9 +78,8 @@ fn is_expunged<V>(ptr: Shared<'_, Slot<V>>) -> bool {
 
 impl<K, V> Entry<K, V> {
     /// Creates a live entry holding `value`.
-    pub(crate) fn new(hash: u64, key: K, value: Shared<'_, Slot<V>>) -> Self {
+    pub(crate) fn new(key: K, value: Shared<'_, Slot<V>>) -> Self {
         Entry {
-            hash,
             key,
             value: Atomic::from(value),
         }
@@ -255,8 +255,8 @@ impl<K, V> Entry<K, V> {
         }
     }
 
-    /// Expunges a deleted entry (under the lock). Returns whether the entry is now expunged; a
-    /// live entry is left alone.
+    /// Expunges a deleted entry (under the lock, when a compaction leaves it out of the new
+    /// snapshot). Returns whether the entry is now expunged; a live entry is left alone.
     pub(crate) fn try_expunge_locked(&self, guard: &Guard) -> bool {
         let mut current = self.load_ptr(guard);
         while current.is_null() {
@@ -275,17 +275,8 @@ impl<K, V> Entry<K, V> {
         false
     }
 
-    /// Turns an expunged entry back into a deleted one (under the lock); returns whether it was
-    /// expunged. Only the lock holder changes an expunged pointer, so this cannot race.
-    pub(crate) fn unexpunge_locked(&self, guard: &Guard) -> bool {
-        let expunged = Shared::null().with_tag(EXPUNGED);
-        self.value
-            .compare_exchange(expunged, Shared::null(), AcqRel, Acquire, guard)
-            .is_ok()
-    }
-
     /// Expunges the entry whatever its state (under the lock, when `clear` unlinks it); returns
-    /// the previous pointer.
+    /// the previous pointer (live, or null for a tombstone).
     pub(crate) fn expunge_locked<'g>(&self, guard: &'g Guard) -> Shared<'g, Slot<V>> {
         self.value
             .swap(Shared::null().with_tag(EXPUNGED), AcqRel, guard)

@@ -1,54 +1,114 @@
-//! The map's protocol, independent of hashing: an immutable read snapshot reached through an
-//! epoch-protected pointer, a mutex-guarded dirty table, miss-count promotion, tombstone
-//! compaction, and the epoch retirement of everything a writer unlinks.
+//! The map's protocol, independent of hashing.
 //!
-//! # Invariants
+//! The map is a fixed number of independent **shards**, chosen by hash bits that no table
+//! probes with (see [`RawMap::shard`]). Each shard is the classic `sync.Map` unit, reworked so
+//! that no read ever locks and no writer copies the whole shard:
 //!
-//! 1. A published snapshot's table never changes; only its entries' value pointers do.
-//! 2. The dirty table, when it exists, indexes every non-expunged entry of the read snapshot
-//!    plus entries for keys the snapshot lacks (at least one); the snapshot is `amended` exactly
-//!    while the dirty table exists. Without a dirty table no entry of the snapshot is expunged.
-//! 3. Deleted → expunged and expunged → deleted happen only under the mutex.
-//! 4. A key has at most one *linked* entry (one that the snapshot or the dirty table indexes).
-//!    An entry that no table indexes any more is expunged, stays expunged, and is retired
-//!    through the epoch exactly once, by the thread that unlinked it. Values are retired by the
-//!    thread whose compare-and-swap replaced them.
-//! 5. Once no write is in flight, `live` is the number of live linked entries and `dead` is at
-//!    least the number of deleted or expunged linked entries (it may overcount, never under).
+//! - a **read snapshot** reached through an epoch-protected pointer: an immutable table of
+//!   `(hash, entry)` slots, plus
+//! - the snapshot's **index of new keys** ([`fresh`]): a lock-free open-addressing table that only
+//!   the holder of the shard's lock extends, and that readers probe when the table misses. It
+//!   plays the part of Go's dirty map, but holds only the keys the table lacks, so the first new
+//!   key after a promotion copies nothing;
+//! - a **mutex** that serialises the writers that add a key or publish a new snapshot;
+//! - counters of live entries, tombstones and misses, on a cache line readers never load.
 //!
-//! Every public operation reduces to: find the key's entry (lock-free in the snapshot, or under
-//! the lock in the dirty table when the snapshot is amended), then change its value pointer with
-//! a compare-and-swap. Only stores that must create or revive an expunged entry hold the lock
-//! while they store.
+//! An entry node holds a key and an atomic pointer to its value; its states (live, deleted,
+//! expunged) are described in [`entry`]. Every public operation reduces to: find the key's entry
+//! lock-free (table, then index), then change its value pointer with a compare-and-swap. Only an
+//! insert of a key the snapshot lacks takes the lock, and so do the publications of a new
+//! snapshot: a **promotion** (the index merged into a new table, when lookups answered by the
+//! index have added up to the shard's size, or when the index has grown as large as the table), a
+//! **compaction** (a new table without the tombstones) and `clear`.
+//!
+//! # Invariants (per shard)
+//!
+//! 1. A published snapshot's table never changes; its index only gains entries (or is replaced
+//!    by a larger copy of itself); entries change only their value pointers.
+//! 2. Every *linked* entry (one the current snapshot's table or index holds) is live or deleted,
+//!    never expunged; a key has at most one linked entry, in the table or in the index, never
+//!    both.
+//! 3. An entry is expunged only by the lock holder, at the moment it leaves it out of the snapshot
+//!    that replaces the current one; it then stays expunged and is retired with the old snapshot,
+//!    exactly once. Values are retired by the thread whose compare-and-swap replaced them.
+//! 4. Only the lock holder adds entries to the index or replaces the snapshot.
+//! 5. Once no write is in flight, `live` is the number of live linked entries and `dead` the number
+//!    of deleted ones, exactly: each transition into or out of "deleted" adjusts `dead` by one,
+//!    made by the thread whose compare-and-swap made it (a compaction subtracts what it expunged).
+//! 6. Once no write is in flight, no shard has `dead > (MIN_TOMBSTONES / shards + live) / 2`
+//!    ([`must_compact`]), so the whole map holds at most `MIN_TOMBSTONES / 2 + len / 2 ≤
+//!    max(MIN_TOMBSTONES, len)` tombstones. The removal whose increment of `dead` is last in that
+//!    counter's order sees a value at least the final one, then loads a `live` at most the final
+//!    one (both sequentially consistent: every other removal's decrement of `live` precedes its
+//!    own increment of `dead`), so if the final state is over the bound, that removal was too and
+//!    compacted under the lock after every tombstone was made.
+//!
+//! # Why a lookup finds every key inserted before it started
+//!
+//! An insert of a new key holds the lock, stores the entry's hash and then its pointer (release)
+//! into a slot of the current snapshot's index, and then the index length (release); or it
+//! publishes a larger copy of the index (release), or a whole new snapshot holding the entry
+//! (release). A lookup loads the snapshot pointer (acquire), probes its table, loads its index
+//! pointer (acquire) and probes that. If the insert happened before the lookup:
+//!
+//! - the lookup's snapshot is the one the insert wrote to, or a later one (the snapshot pointer's
+//!   modification order). A later snapshot was built by a lock holder after the insert, from a
+//!   table and an index that held the entry, so its table holds it (a compaction keeps every entry
+//!   whose value was live when it looked; a tombstone it expunges was a deleted key);
+//! - with the same snapshot, the index pointer it loads is the one the insert wrote to or a later
+//!   copy, and a copy is made by the lock holder from the complete index it replaces;
+//! - in that index, the acquire load of the slot reads the insert's release store (the slot is
+//!   written once), and the hash stored before it.
+//!
+//! A lookup that started earlier may or may not see the entry: either answer is linearizable,
+//! at the load of the slot. A lookup that finds an entry through a snapshot that has meanwhile
+//! been replaced still finds the key's linked entry, unless a compaction or `clear` expunged it, in
+//! which case the key was absent at that moment, and writers go back to the current snapshot.
+//!
+//! # Why an insert never adds a key twice
+//!
+//! An insert that did not find its key takes the lock and checks whether the snapshot or its
+//! index changed since its lock-free look (the snapshot pointer, and the index length read before
+//! the probe: only the lock holder changes either). If neither did, no entry was added since, and
+//! the key is still absent; otherwise it looks again under the lock. Either way the entry it adds
+//! is the key's only linked one (invariant 2).
 
 mod check;
 mod entry;
+mod fresh;
 mod reclaim;
+mod shard;
 mod slot;
 mod table;
 #[cfg(test)]
 mod tests;
 
-use std::cmp;
-
-use self::entry::{value_of, Entry, LoadOrStore, Pending};
-use self::reclaim::{drop_all, retire_snapshot, retire_value};
-use self::slot::{Slot, SlotBox};
-use self::table::{EntryPtr, Snapshot, Table};
+use self::entry::Entry;
+use self::reclaim::drop_all;
+use self::shard::Shard;
+use self::table::{EntryPtr, Slots};
 use crate::stats::Stats;
-use crate::sync::epoch::{self, Atomic, Guard, Owned, Shared};
-use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use crate::sync::{injected, AtomicUsize, Mutex};
+use crate::sync::epoch::Guard;
 
-/// Fewest tombstones that make a compaction worthwhile, whatever the map's size.
+/// Fewest tombstones the whole map may keep, whatever its size: a map holds at most
+/// `max(MIN_TOMBSTONES, len)` of them once no write is in flight.
 ///
 /// Loom models use a floor of 2 (a tighter bound than the one promised), so that a handful of
 /// removals reaches a compaction.
 const MIN_TOMBSTONES: usize = if cfg!(loom) { 2 } else { 64 };
 
-/// The tombstone count above which the deleting thread compacts the snapshot.
-fn compaction_threshold(len: usize) -> usize {
-    cmp::max(MIN_TOMBSTONES, len)
+/// The index of new keys is merged into the table once it holds this many entries, or as many
+/// as the table if that is more.
+const MERGE_FLOOR: usize = if cfg!(loom) { 2 } else { 16 };
+
+/// The largest shard count: 16 bits of the hash select the shard.
+pub(crate) const MAX_SHARDS: usize = 1 << 16;
+
+/// Whether a shard (one of `shards`) with `dead` tombstones and `live` live entries must compact:
+/// `dead > (MIN_TOMBSTONES / shards + live) / 2`, in integers.
+fn must_compact(dead: isize, live: isize, shards: usize) -> bool {
+    let shards = shards as isize;
+    2 * shards * dead > MIN_TOMBSTONES as isize + shards * live.max(0)
 }
 
 /// Reads a wrapping counter that may dip below zero while writes are in flight.
@@ -56,36 +116,18 @@ fn signed(count: usize) -> isize {
     count as isize
 }
 
+/// Borrows an entry found through a table reachable under `guard`.
+fn entry<K, V>(ptr: EntryPtr<K, V>, guard: &Guard) -> &Entry<K, V> {
+    // SAFETY: every caller found `ptr` in a snapshot's table or index loaded under `guard`;
+    // entries are retired (never freed directly) once unlinked, so they outlive `guard`
+    // (invariant 3).
+    unsafe { ptr.get(guard) }
+}
+
 pub(crate) struct RawMap<K, V> {
-    /// The read snapshot; never null.
-    read: Atomic<Snapshot<K, V>>,
-    locked: Mutex<Locked<K, V>>,
-    /// Live entries (wrapping; see invariant 5).
-    live: AtomicUsize,
-    /// An upper bound on deleted and expunged linked entries (wrapping; see invariant 5).
-    dead: AtomicUsize,
-}
-
-/// What the mutex guards.
-struct Locked<K, V> {
-    dirty: Option<Table<K, V>>,
-    /// The snapshot entries expunged by the dirty build: once the dirty table is promoted, those
-    /// still expunged are indexed by no table and are retired with the old snapshot.
-    expunged: Vec<EntryPtr<K, V>>,
-    misses: usize,
-    /// Capacity requested at construction, used by the first dirty build.
-    capacity_hint: usize,
-    promotions: u64,
-    dirty_builds: u64,
-    compactions: u64,
-}
-
-impl<K, V> Locked<K, V> {
-    fn dirty_mut(&mut self) -> &mut Table<K, V> {
-        self.dirty
-            .as_mut()
-            .expect("an expunged or dirty-only entry implies a dirty table")
-    }
+    shards: Box<[Shard<K, V>]>,
+    /// `hash >> shift` puts the shard bits lowest (see [`RawMap::shard`]).
+    shift: u32,
 }
 
 // SAFETY: the raw pointers inside (entries, values, snapshots) are owned by the map, which hands
@@ -93,65 +135,36 @@ impl<K, V> Locked<K, V> {
 // on whichever thread removes or reclaims them (`K, V: Send`).
 unsafe impl<K: Send + Sync, V: Send + Sync> Send for RawMap<K, V> {}
 
-// SAFETY: as for `Send`; all shared state is reached through atomics, the mutex and the epoch.
+// SAFETY: as for `Send`; all shared state is reached through atomics, the mutexes and the epoch.
 unsafe impl<K: Send + Sync, V: Send + Sync> Sync for RawMap<K, V> {}
 
-/// Borrows an entry found through a table reachable under `guard`.
-fn entry<K, V>(ptr: EntryPtr<K, V>, guard: &Guard) -> &Entry<K, V> {
-    // SAFETY: every caller found `ptr` in the read snapshot loaded under `guard`, or in the dirty
-    // table while holding the lock with `guard` pinned; entries are retired (never freed
-    // directly) once unlinked, so they outlive `guard` (invariant 4).
-    unsafe { ptr.get(guard) }
-}
-
-fn count_dead<K, V>(entries: impl IntoIterator<Item = EntryPtr<K, V>>, guard: &Guard) -> usize {
-    entries
-        .into_iter()
-        .filter(|&ptr| !entry(ptr, guard).is_live(guard))
-        .count()
-}
-
 impl<K, V> RawMap<K, V> {
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
+    /// A map of `shards` shards (a power of two, at most [`MAX_SHARDS`]) with room for about
+    /// `capacity` keys.
+    pub(crate) fn new(shards: usize, capacity: usize) -> Self {
+        assert!(shards.is_power_of_two() && shards <= MAX_SHARDS);
+        let per_shard = capacity.div_ceil(shards);
         RawMap {
-            read: Atomic::new(Snapshot::new(Table::new())),
-            locked: Mutex::new(Locked {
-                dirty: None,
-                expunged: Vec::new(),
-                misses: 0,
-                capacity_hint: capacity,
-                promotions: 0,
-                dirty_builds: 0,
-                compactions: 0,
-            }),
-            live: AtomicUsize::new(0),
-            dead: AtomicUsize::new(0),
+            shards: (0..shards).map(|_| Shard::new(per_shard)).collect(),
+            // hashbrown probes with the low bits and tags slots with the top 7; the index of new
+            // keys probes with the low bits too. The shard bits sit just below the tag.
+            shift: 57 - shards.trailing_zeros(),
         }
     }
 
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shard that holds keys with this hash.
+    fn shard(&self, hash: u64) -> &Shard<K, V> {
+        let index = (hash >> self.shift) as usize & (self.shards.len() - 1);
+        &self.shards[index]
+    }
+
     pub(crate) fn len(&self) -> usize {
-        signed(self.live.load(Relaxed)).max(0) as usize
-    }
-
-    fn snapshot<'g>(&self, guard: &'g Guard) -> &'g Snapshot<K, V> {
-        // SAFETY: the read pointer is never null, and a replaced snapshot is retired through the
-        // epoch, so the one loaded here stays allocated (and unchanged) while `guard` is pinned.
-        unsafe { self.read.load(Acquire, guard).deref() }
-    }
-
-    /// The snapshot's entries followed by the dirty-only ones: every linked entry, exactly once
-    /// (expects the lock, or exclusive access).
-    fn linked<'a>(
-        snapshot: &'a Snapshot<K, V>,
-        dirty: Option<&'a Table<K, V>>,
-        guard: &'a Guard,
-    ) -> impl Iterator<Item = EntryPtr<K, V>> + 'a {
-        let from_snapshot = snapshot
-            .table
-            .iter()
-            .copied()
-            .filter(move |&ptr| dirty.is_none() || entry(ptr, guard).is_expunged(guard));
-        from_snapshot.chain(dirty.into_iter().flat_map(|table| table.iter().copied()))
+        let live: isize = self.shards.iter().map(Shard::live).sum();
+        live.max(0) as usize
     }
 }
 
@@ -160,41 +173,14 @@ where
     K: Send + Sync + 'static,
     V: Send + Sync + 'static,
 {
-    /// Finds the key's linked entry: lock-free in the snapshot, else under the lock in the dirty
-    /// table (counting a miss) when the snapshot is amended.
+    /// Finds the key's linked entry, without a lock.
     pub(crate) fn find<'g>(
         &'g self,
         hash: u64,
-        mut eq: impl FnMut(&K) -> bool,
+        eq: impl FnMut(&K) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g Entry<K, V>> {
-        let snapshot = self.snapshot(guard);
-        if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
-            return Some(entry(ptr, guard));
-        }
-        if !snapshot.amended.load(Acquire) {
-            return None;
-        }
-        self.find_locked(hash, eq, guard)
-    }
-
-    #[cold]
-    fn find_locked<'g>(
-        &'g self,
-        hash: u64,
-        mut eq: impl FnMut(&K) -> bool,
-        guard: &'g Guard,
-    ) -> Option<&'g Entry<K, V>> {
-        let mut locked = self.locked.lock();
-        // A promotion may have published the key since the lock-free look: look again.
-        if !injected!("skip_locked_recheck") {
-            if let Some(ptr) = self.snapshot(guard).table.find(hash, &mut eq) {
-                return Some(entry(ptr, guard));
-            }
-        }
-        let found = locked.dirty.as_ref()?.find(hash, eq);
-        self.miss_locked(&mut locked, guard);
-        found.map(|ptr| entry(ptr, guard))
+        self.shard(hash).find(hash, eq, guard)
     }
 
     /// Go's `Swap`: stores the value and returns the previous one.
@@ -208,31 +194,7 @@ where
     where
         K: Eq,
     {
-        let mut eq = |stored: &K| *stored == key;
-        let mut value = SlotBox::new(value);
-        if let Some(ptr) = self.snapshot(guard).table.find(hash, &mut eq) {
-            match entry(ptr, guard).swap_unless_expunged(value, guard) {
-                Ok(previous) => return self.replaced(previous, guard),
-                Err(back) => value = back,
-            }
-        }
-
-        let mut locked = self.locked.lock();
-        let snapshot = self.snapshot(guard);
-        let previous = if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
-            let found = entry(ptr, guard);
-            if found.unexpunge_locked(guard) {
-                locked.dirty_mut().insert_unique(ptr);
-            }
-            found.swap_locked(value, guard)
-        } else if let Some(ptr) = locked.dirty.as_ref().and_then(|d| d.find(hash, &mut eq)) {
-            entry(ptr, guard).swap_locked(value, guard)
-        } else {
-            self.insert_new_locked(&mut locked, snapshot, hash, key, value, guard);
-            return None;
-        };
-        drop(locked);
-        self.replaced(previous, guard)
+        self.shard(hash).insert(hash, key, value, guard)
     }
 
     /// Go's `LoadOrStore`: returns the current value, or stores this one if the key is absent.
@@ -246,145 +208,7 @@ where
     where
         K: Eq,
     {
-        let mut eq = |stored: &K| *stored == key;
-        let mut value = Pending::Plain(value);
-        if let Some(ptr) = self.snapshot(guard).table.find(hash, &mut eq) {
-            match entry(ptr, guard).load_or_store(value, guard) {
-                LoadOrStore::Expunged(back) => value = back,
-                outcome => return self.loaded_or_stored(outcome),
-            }
-        }
-
-        let mut locked = self.locked.lock();
-        let snapshot = self.snapshot(guard);
-        let outcome = if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
-            let found = entry(ptr, guard);
-            if found.unexpunge_locked(guard) {
-                locked.dirty_mut().insert_unique(ptr);
-            }
-            found.load_or_store(value, guard)
-        } else if let Some(ptr) = locked.dirty.as_ref().and_then(|d| d.find(hash, &mut eq)) {
-            let outcome = entry(ptr, guard).load_or_store(value, guard);
-            self.miss_locked(&mut locked, guard);
-            outcome
-        } else {
-            let value = value.boxed();
-            return Ok(self.insert_new_locked(&mut locked, snapshot, hash, key, value, guard));
-        };
-        drop(locked);
-        self.loaded_or_stored(outcome)
-    }
-
-    fn loaded_or_stored<'g>(&self, outcome: LoadOrStore<'g, V>) -> Result<&'g V, (&'g V, V)> {
-        match outcome {
-            LoadOrStore::Stored(stored) => {
-                self.live.fetch_add(1, Relaxed);
-                Ok(stored)
-            }
-            LoadOrStore::Loaded(current, back) => Err((current, back.into_value())),
-            LoadOrStore::Expunged(_) => {
-                unreachable!("only the lock holder expunges, and it revived this entry first")
-            }
-        }
-    }
-
-    /// Accounts for a store that replaced `previous` (live or deleted).
-    fn replaced<'g>(&self, previous: Shared<'g, Slot<V>>, guard: &'g Guard) -> Option<&'g V> {
-        let Some(value) = value_of(previous) else {
-            self.live.fetch_add(1, Relaxed);
-            return None;
-        };
-        // SAFETY: this thread's swap unlinked `previous`; nothing links it any more.
-        unsafe { retire_value(previous, guard) };
-        Some(value)
-    }
-
-    /// Adds an entry for a key that neither table holds, building the dirty table first if the
-    /// snapshot is not amended yet.
-    fn insert_new_locked<'g>(
-        &self,
-        locked: &mut Locked<K, V>,
-        snapshot: &Snapshot<K, V>,
-        hash: u64,
-        key: K,
-        value: SlotBox<V>,
-        guard: &'g Guard,
-    ) -> &'g V {
-        if locked.dirty.is_none() {
-            self.build_dirty_locked(locked, snapshot, guard);
-            snapshot.amended.store(true, Release);
-        }
-        let value = value.into_shared();
-        let new = EntryPtr::allocate(Entry::new(hash, key, value));
-        locked.dirty_mut().insert_unique(new);
-        self.live.fetch_add(1, Relaxed);
-        value_of(value).expect("a freshly stored value is live")
-    }
-
-    /// Copies the snapshot's entries into a new dirty table, expunging its tombstones on the way.
-    fn build_dirty_locked(
-        &self,
-        locked: &mut Locked<K, V>,
-        snapshot: &Snapshot<K, V>,
-        guard: &Guard,
-    ) {
-        debug_assert!(locked.dirty.is_none() && locked.expunged.is_empty());
-        let capacity = cmp::max(
-            snapshot.table.len() + 1,
-            std::mem::take(&mut locked.capacity_hint),
-        );
-        let mut dirty = Table::with_capacity(capacity);
-        for &ptr in snapshot.table.iter() {
-            if entry(ptr, guard).try_expunge_locked(guard) {
-                locked.expunged.push(ptr);
-            } else {
-                dirty.insert_unique(ptr);
-            }
-        }
-        locked.dirty = Some(dirty);
-        locked.dirty_builds += 1;
-    }
-
-    fn miss_locked(&self, locked: &mut Locked<K, V>, guard: &Guard) {
-        locked.misses += 1;
-        if locked.misses >= locked.dirty.as_ref().map_or(0, Table::len) {
-            self.promote_locked(locked, guard);
-        }
-    }
-
-    /// Publishes the dirty table as the new snapshot (if there is one).
-    fn promote_locked(&self, locked: &mut Locked<K, V>, guard: &Guard) {
-        let Some(dirty) = locked.dirty.take() else {
-            return;
-        };
-        let unlinked: Vec<_> = locked
-            .expunged
-            .drain(..)
-            .filter(|&ptr| entry(ptr, guard).is_expunged(guard))
-            .collect();
-        self.dead.fetch_sub(unlinked.len(), Relaxed);
-        self.publish_locked(locked, dirty, unlinked, guard);
-        locked.promotions += 1;
-    }
-
-    /// Replaces the snapshot with one built on `table` (the dirty table must be gone), and
-    /// retires the old snapshot together with the `unlinked` entries only it indexed.
-    fn publish_locked(
-        &self,
-        locked: &mut Locked<K, V>,
-        table: Table<K, V>,
-        unlinked: Vec<EntryPtr<K, V>>,
-        guard: &Guard,
-    ) {
-        debug_assert!(locked.dirty.is_none());
-        locked.misses = 0;
-        locked.expunged.clear();
-        let old = self
-            .read
-            .swap(Owned::new(Snapshot::new(table)), AcqRel, guard);
-        // SAFETY: `old` was the snapshot until the swap above, made under the lock; `unlinked`
-        // are expunged entries that no table indexes any more, each listed once.
-        unsafe { retire_snapshot(old, unlinked, guard) };
+        self.shard(hash).try_insert(hash, key, value, guard)
     }
 
     /// Removes the value if `pred` accepts it (Go's `LoadAndDelete` and `CompareAndDelete`).
@@ -395,21 +219,8 @@ where
         pred: impl FnMut(&V) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g V> {
-        let removed = self.find(hash, eq, guard)?.delete_if(pred, guard)?;
-        Some(self.removed(removed, guard))
-    }
-
-    /// Accounts for a removal that unlinked `removed`, and compacts if tombstones pile up.
-    fn removed<'g>(&self, removed: Shared<'g, Slot<V>>, guard: &'g Guard) -> &'g V {
-        self.live.fetch_sub(1, Relaxed);
-        self.dead.fetch_add(1, Release);
-        let value = value_of(removed).expect("a removed value is live");
-        // SAFETY: this thread's compare-and-swap unlinked `removed`.
-        unsafe { retire_value(removed, guard) };
-        if signed(self.dead.load(Relaxed)) > compaction_threshold(self.len()) as isize {
-            self.compact_locked(&mut self.locked.lock(), false, guard);
-        }
-        value
+        let shards = self.shard_count();
+        self.shard(hash).remove(hash, eq, pred, shards, guard)
     }
 
     /// Go's `CompareAndSwap`, generalized to a predicate.
@@ -421,13 +232,8 @@ where
         new: V,
         guard: &'g Guard,
     ) -> Result<&'g V, (Option<&'g V>, V)> {
-        let Some(found) = self.find(hash, eq, guard) else {
-            return Err((None, new));
-        };
-        let previous = found.compare_exchange(matches, new, guard)?;
-        // SAFETY: this thread's compare-and-swap unlinked `previous`.
-        unsafe { retire_value(previous, guard) };
-        Ok(value_of(previous).expect("a replaced value is live"))
+        self.shard(hash)
+            .compare_exchange(hash, eq, matches, new, guard)
     }
 
     /// Replaces the value `v` with `f(v)`; returns the new value.
@@ -438,28 +244,21 @@ where
         f: impl Fn(&V) -> V,
         guard: &'g Guard,
     ) -> Option<&'g V> {
-        let (previous, new) = self.find(hash, eq, guard)?.update(f, guard)?;
-        // SAFETY: this thread's compare-and-swap unlinked `previous`.
-        unsafe { retire_value(previous, guard) };
-        Some(new)
+        self.shard(hash).update(hash, eq, f, guard)
     }
 
-    /// A snapshot that holds every key present when it was loaded: promotes the dirty table
-    /// first if the current snapshot is amended.
-    pub(crate) fn full_snapshot<'g>(&self, guard: &'g Guard) -> &'g Snapshot<K, V> {
-        let snapshot = self.snapshot(guard);
-        if !snapshot.amended.load(Acquire) {
-            return snapshot;
+    /// Merges every shard's index of new keys into its table.
+    pub(crate) fn promote(&self, guard: &Guard) {
+        for shard in self.shards.iter() {
+            shard.promote(guard);
         }
-        let mut locked = self.locked.lock();
-        self.promote_locked(&mut locked, guard);
-        self.snapshot(guard)
     }
 
-    /// Iterates over a snapshot holding every key present at the start (see `full_snapshot`).
+    /// Iterates over the live entries, shard by shard, without locking.
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> SnapshotIter<'g, K, V> {
         SnapshotIter {
-            entries: self.full_snapshot(guard).table.iter(),
+            shards: self.shards.iter(),
+            slots: None,
             guard,
         }
     }
@@ -467,148 +266,70 @@ where
     /// Removes every entry whose key and value `keep` rejects, unless its value changed after
     /// `keep` saw it.
     pub(crate) fn retain(&self, mut keep: impl FnMut(&K, &V) -> bool, guard: &Guard) {
-        for &ptr in self.full_snapshot(guard).table.iter() {
-            let found = entry(ptr, guard);
-            let current = found.load_ptr(guard);
-            let Some(value) = value_of(current) else {
+        for shard in self.shards.iter() {
+            let Some(snapshot) = shard.snapshot(guard) else {
                 continue;
             };
-            if !keep(&found.key, value) && found.delete_exact(current, guard) {
-                self.removed(current, guard);
+            for slot in snapshot.slots(guard) {
+                let found = entry(slot.entry, guard);
+                let current = found.load_ptr(guard);
+                let Some(value) = entry::value_of(current) else {
+                    continue;
+                };
+                if !keep(&found.key, value) && found.delete_exact(current, guard) {
+                    shard.removed(current, self.shard_count(), guard);
+                }
             }
         }
     }
 
-    /// Rebuilds the snapshot from the live entries only, if tombstones justify it (or `force`).
-    ///
-    /// The decision counts exactly, which costs a pass over the entries; compacting already when
-    /// more than half the threshold is dead keeps those passes amortized over many removals.
-    fn compact_locked(&self, locked: &mut Locked<K, V>, force: bool, guard: &Guard) {
-        let threshold = compaction_threshold(self.len());
-        if !force && signed(self.dead.load(Relaxed)) <= threshold as isize {
-            return; // another thread compacted while this one waited for the lock
-        }
-        // From here on, every removal either is seen by the passes below or adds itself to the
-        // fresh count (its increment comes after this swap, which acquires earlier ones).
-        self.dead.swap(0, Acquire);
-        let snapshot = self.snapshot(guard);
-        let dirty = locked.dirty.take();
-        let dead = count_dead(Self::linked(snapshot, dirty.as_ref(), guard), guard);
-        if !force && dead * 2 <= threshold {
-            locked.dirty = dirty;
-            self.dead.fetch_add(dead, Relaxed);
-            return;
-        }
-
-        let mut unlinked: Vec<_> = locked
-            .expunged
-            .iter()
-            .copied()
-            .filter(|&ptr| entry(ptr, guard).is_expunged(guard))
-            .collect();
-        let source = dirty.as_ref().unwrap_or(&snapshot.table);
-        let mut table = Table::with_capacity(source.len().saturating_sub(dead));
-        for &ptr in source.iter() {
-            if entry(ptr, guard).try_expunge_locked(guard) {
-                unlinked.push(ptr);
-            } else {
-                table.insert_unique(ptr);
-            }
-        }
-        drop(dirty);
-        self.publish_locked(locked, table, unlinked, guard);
-        locked.compactions += 1;
-    }
-
-    /// Removes every entry.
+    /// Removes every entry, one shard at a time.
     pub(crate) fn clear(&self, guard: &Guard) {
-        let mut locked = self.locked.lock();
-        let dirty = locked.dirty.take();
-        let unlinked: Vec<_> = Self::linked(self.snapshot(guard), dirty.as_ref(), guard).collect();
-        drop(dirty);
-        let mut removed = 0;
-        for &ptr in &unlinked {
-            let previous = entry(ptr, guard).expunge_locked(guard);
-            if !previous.is_null() {
-                removed += 1;
-                // SAFETY: the swap above unlinked `previous`.
-                unsafe { retire_value(previous, guard) };
-            }
+        for shard in self.shards.iter() {
+            shard.clear(guard);
         }
-        self.live.fetch_sub(removed, Relaxed);
-        self.dead.store(0, Relaxed);
-        self.publish_locked(&mut locked, Table::new(), unlinked, guard);
-    }
-
-    /// Compacts unconditionally (with exclusive access, so retired memory is freed at once).
-    pub(crate) fn shrink_to_fit(&mut self) {
-        // SAFETY: `&mut self` means no other thread can reach the map, so nothing retired here
-        // can still be in use and the unprotected guard may free it immediately.
-        let guard = unsafe { epoch::unprotected() };
-        self.compact_locked(&mut self.locked.lock(), true, guard);
     }
 
     pub(crate) fn stats(&self, guard: &Guard) -> Stats {
-        let locked = self.locked.lock();
-        let snapshot = self.snapshot(guard);
-        Stats {
-            len: self.len(),
-            read_slots: snapshot.table.len(),
-            tombstones: count_dead(snapshot.table.iter().copied(), guard),
-            dirty_len: locked.dirty.as_ref().map_or(0, Table::len),
-            amended: locked.dirty.is_some(),
-            misses: locked.misses,
-            promotions: locked.promotions,
-            dirty_builds: locked.dirty_builds,
-            compactions: locked.compactions,
+        let mut stats = Stats {
+            len: 0,
+            read_slots: 0,
+            tombstones: 0,
+            dirty_len: 0,
+            amended: false,
+            misses: 0,
+            promotions: 0,
+            dirty_builds: 0,
+            compactions: 0,
+            shards: self.shard_count(),
+        };
+        for shard in self.shards.iter() {
+            shard.add_stats(&mut stats, guard);
+        }
+        stats.len = self.len();
+        stats
+    }
+
+    /// Merges and compacts every shard (with exclusive access, so retired memory is freed at
+    /// once).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        for shard in self.shards.iter_mut() {
+            shard.shrink_to_fit();
         }
     }
 }
 
 impl<K, V> RawMap<K, V> {
     /// The live value of a key, with exclusive access.
-    pub(crate) fn get_mut(&mut self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<&mut V> {
-        // SAFETY: `&mut self` excludes every other thread, so nothing is retired meanwhile.
-        let guard = unsafe { epoch::unprotected() };
-        let snapshot = self.snapshot(guard);
-        let dirty = self.locked.get_mut().dirty.as_ref();
-        let ptr = snapshot
-            .table
-            .find(hash, &mut eq)
-            .or_else(|| dirty?.find(hash, &mut eq))?;
-        // SAFETY: `&mut self` gives exclusive access to the map, and `ptr` is indexed by it.
-        unsafe { ptr.get_mut() }.get_mut()
-    }
-
-    /// Unlinks every entry, leaving `replacement` as the snapshot (null only while dropping).
-    fn unlink_all(&mut self, replacement: Shared<'_, Snapshot<K, V>>) -> Vec<Box<Entry<K, V>>> {
-        // SAFETY: `&mut self` excludes every other thread; nothing is retired through this guard.
-        let guard = unsafe { epoch::unprotected() };
-        let locked = self.locked.get_mut();
-        let dirty = locked.dirty.take();
-        locked.expunged.clear();
-        locked.misses = 0;
-        self.live.store(0, Relaxed);
-        self.dead.store(0, Relaxed);
-        let old = self.read.swap(replacement, Relaxed, guard);
-        // SAFETY: the old snapshot came from an `Owned` and, with exclusive access, nothing else
-        // can reach it now that it is swapped out.
-        let old = unsafe { old.into_owned() };
-        let linked: Vec<_> = Self::linked(&old, dirty.as_ref(), guard).collect();
-        drop((old, dirty));
-        // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
-        linked
-            .into_iter()
-            .map(|ptr| unsafe { ptr.into_box() })
-            .collect()
+    pub(crate) fn get_mut(&mut self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&mut V> {
+        let index = (hash >> self.shift) as usize & (self.shards.len() - 1);
+        self.shards[index].get_mut(hash, eq)
     }
 
     /// Moves every live key and value out, leaving the map empty.
     pub(crate) fn drain(&mut self) -> Vec<(K, V)> {
-        // SAFETY: exclusive access, as for `unlink_all`.
-        let guard = unsafe { epoch::unprotected() };
-        let empty = Owned::new(Snapshot::new(Table::new())).into_shared(guard);
-        self.unlink_all(empty)
+        let entries: Vec<_> = self.shards.iter_mut().flat_map(Shard::unlink_all).collect();
+        entries
             .into_iter()
             .filter_map(|entry| match entry.into_parts() {
                 (key, Some(value)) => Some((key, value)),
@@ -618,9 +339,11 @@ impl<K, V> RawMap<K, V> {
     }
 }
 
-/// The live entries of a snapshot, as key and value references valid for the guard's lifetime.
+/// The live entries of every shard's snapshot, as key and value references valid for the guard's
+/// lifetime.
 pub(crate) struct SnapshotIter<'g, K, V> {
-    entries: hashbrown::hash_table::Iter<'g, EntryPtr<K, V>>,
+    shards: std::slice::Iter<'g, Shard<K, V>>,
+    slots: Option<Slots<'g, K, V>>,
     guard: &'g Guard,
 }
 
@@ -629,21 +352,25 @@ impl<'g, K, V> Iterator for SnapshotIter<'g, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let found = entry(*self.entries.next()?, self.guard);
-            if let Some(value) = found.load(self.guard) {
-                return Some((&found.key, value));
+            match self.slots.as_mut().and_then(Iterator::next) {
+                Some(slot) => {
+                    let found = entry(slot.entry, self.guard);
+                    if let Some(value) = found.load(self.guard) {
+                        return Some((&found.key, value));
+                    }
+                }
+                None => {
+                    let snapshot = self.shards.next()?.snapshot(self.guard);
+                    self.slots = snapshot.map(|snapshot| snapshot.slots(self.guard));
+                }
             }
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, self.entries.size_hint().1)
     }
 }
 
 impl<K, V> Drop for RawMap<K, V> {
     fn drop(&mut self) {
-        let entries = self.unlink_all(Shared::null());
+        let entries: Vec<_> = self.shards.iter_mut().flat_map(Shard::unlink_all).collect();
         drop_all(entries);
     }
 }

@@ -47,23 +47,32 @@ pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>,
     unsafe { guard.defer_unchecked(destroy) };
 }
 
-/// Retires a snapshot that has been replaced, together with the entries that only it indexed.
+/// Retires a snapshot that has been replaced, together with the entries that only it indexed
+/// and the values that were taken out of them.
 ///
 /// # Safety
 ///
-/// `snapshot` must have just been replaced as the map's read snapshot by this thread (holding
+/// `snapshot` must have just been replaced as the shard's read snapshot by this thread (holding
 /// the lock); `entries` must be expunged, indexed by no table other than the old snapshot, and
-/// retired by nobody else.
+/// retired by nobody else; `values` must be non-null, unlinked from their entries by this thread,
+/// and retired by nobody else.
 pub(crate) unsafe fn retire_snapshot<K, V>(
     snapshot: Shared<'_, Snapshot<K, V>>,
     entries: Vec<EntryPtr<K, V>>,
+    values: Vec<Shared<'_, Slot<V>>>,
     guard: &Guard,
 ) where
     K: Send + 'static,
     V: Send + 'static,
 {
     let raw = snapshot.as_raw().cast_mut();
+    let values: Vec<_> = values.into_iter().map(|value| value.as_raw()).collect();
     let destroy = move || {
+        for value in values {
+            // SAFETY: the caller guarantees each value was unlinked and is retired once here;
+            // this runs only when no guard can reach it any more.
+            drop_quietly(unsafe { SlotBox::from_shared(Shared::from(value)) });
+        }
         for entry in entries {
             // SAFETY: the caller guarantees these entries are unlinked and retired once, and
             // this runs only when no guard can reach them any more.

@@ -14,9 +14,9 @@ struct Harness {
 }
 
 impl Harness {
-    fn new() -> Self {
+    fn new(shards: usize) -> Self {
         Harness {
-            raw: RawMap::with_capacity(0),
+            raw: RawMap::new(shards, 0),
             hasher: RandomState::new(),
         }
     }
@@ -60,100 +60,136 @@ fn key(i: u32) -> String {
     format!("key-{i}")
 }
 
+/// Runs `test` on a map of one shard (Go's layout) and on one of four.
+fn each_layout(test: impl Fn(Harness)) {
+    for shards in [1, 4] {
+        test(Harness::new(shards));
+    }
+}
+
 #[test]
-fn promotion_dirty_build_and_revival() {
-    let map = Harness::new();
-    for i in 0..8 {
+fn first_table_index_promotion_and_revival() {
+    let map = Harness::new(1);
+    assert_eq!(map.insert(&key(0), 0), None);
+    let stats = map.stats();
+    assert_eq!((stats.read_slots, stats.amended), (1, false), "{stats}");
+    // Later new keys go into the dirty index, which readers probe without a lock.
+    for i in 1..8 {
         assert_eq!(map.insert(&key(i), i), None);
     }
-    assert!(map.stats().amended);
+    let stats = map.stats();
+    assert_eq!(
+        (stats.read_slots, stats.dirty_len, stats.dirty_builds),
+        (1, 7, 1)
+    );
     map.check();
-    // Misses (lookups answered by the dirty table) promote it once they reach its length.
-    for i in 0..8 {
-        assert_eq!(map.get(&key(i)), Some(vec![i]));
+    // Lookups answered by the index promote it once they add up to the shard's size.
+    for _ in 0..2 {
+        for i in 0..8 {
+            assert_eq!(map.get(&key(i)), Some(vec![i]));
+        }
     }
     let stats = map.stats();
     assert_eq!(
         (stats.promotions, stats.amended, stats.read_slots),
-        (1, false, 8)
+        (1, false, 8),
+        "{stats}"
     );
     map.check();
 
-    // A tombstone is revived lock-free; after a dirty build it is expunged, and a store must
-    // bring it back into the dirty table under the lock.
+    // A tombstone in the table is revived lock-free and stops counting as dead.
     assert_eq!(map.remove(&key(3)), Some(vec![3]));
+    assert_eq!(map.stats().tombstones, 1);
     assert_eq!(map.insert(&key(3), 30), None);
-    assert_eq!(map.stats().dirty_builds, 1);
-    assert_eq!(map.remove(&key(4)), Some(vec![4]));
+    assert_eq!(map.stats().tombstones, 0);
+    map.check();
+    // A tombstone in the index, revived the same way.
     assert_eq!(map.insert(&key(100), 100), None);
-    assert_eq!(map.stats().dirty_builds, 2);
+    assert_eq!(map.remove(&key(100)), Some(vec![100]));
+    assert_eq!(map.stats().tombstones, 1);
     map.check();
-    assert_eq!(map.insert(&key(4), 40), None);
+    assert_eq!(map.insert(&key(100), 101), None);
+    assert_eq!(map.get(&key(100)), Some(vec![101]));
     map.check();
-    assert_eq!(map.get(&key(4)), Some(vec![40]));
     assert_eq!(map.raw.len(), 9);
 }
 
 #[test]
-fn mass_removal_compacts_and_clear_resets() {
-    let map = Harness::new();
-    // 70 removals outnumber both the 64-tombstone floor and the 30 live keys.
-    for i in 0..100 {
-        map.insert(&key(i), i);
-    }
-    for i in 0..100 {
-        map.get(&key(i));
-    }
-    for i in 0..70 {
-        assert_eq!(map.remove(&key(i)), Some(vec![i]));
-        if i % 10 == 9 {
-            map.check();
+fn a_full_index_merges_into_the_table() {
+    each_layout(|map| {
+        for i in 0..1000 {
+            assert_eq!(map.insert(&key(i), i), None);
         }
-    }
-    let stats = map.stats();
-    assert!(stats.compactions >= 1, "{stats}");
-    assert!(stats.tombstones <= 64, "{stats}");
-    assert_eq!(stats.len, 30);
+        map.check();
+        let stats = map.stats();
+        assert!(stats.promotions >= 4, "{stats}");
+        assert!(stats.dirty_len < stats.read_slots, "{stats}");
+        for i in 0..1000 {
+            assert_eq!(map.get(&key(i)), Some(vec![i]));
+        }
+    });
+}
 
-    map.raw.clear(&epoch::pin());
-    map.check();
-    assert_eq!(map.raw.len(), 0);
-    assert_eq!(map.get(&key(95)), None);
-    assert_eq!(map.insert(&key(95), 1), None);
-    map.check();
+#[test]
+fn mass_removal_compacts_and_clear_resets() {
+    each_layout(|map| {
+        // 70 removals outnumber both the 64-tombstone floor and the 30 live keys.
+        for i in 0..100 {
+            map.insert(&key(i), i);
+        }
+        for i in 0..70 {
+            assert_eq!(map.remove(&key(i)), Some(vec![i]));
+            if i % 10 == 9 {
+                map.check();
+            }
+        }
+        let stats = map.stats();
+        assert!(stats.compactions >= 1, "{stats}");
+        assert!(stats.tombstones <= 64, "{stats}");
+        assert_eq!(stats.len, 30);
+
+        map.raw.clear(&epoch::pin());
+        map.check();
+        assert_eq!(map.raw.len(), 0);
+        assert_eq!(map.stats().read_slots, 0);
+        assert_eq!(map.get(&key(95)), None);
+        assert_eq!(map.insert(&key(95), 1), None);
+        map.check();
+    });
 }
 
 #[test]
 fn exclusive_access_drains_and_shrinks() {
-    let mut map = Harness::new();
-    for i in 0..40 {
-        map.insert(&key(i), i);
-    }
-    for i in 0..40 {
-        map.get(&key(i));
-    }
-    for i in 0..20 {
-        map.remove(&key(i));
-    }
-    let hash = map.hash(&key(30));
-    map.raw.get_mut(hash, |k| *k == key(30)).unwrap().push(7);
-    assert_eq!(map.get(&key(30)), Some(vec![30, 7]));
+    each_layout(|mut map| {
+        for i in 0..40 {
+            map.insert(&key(i), i);
+        }
+        for i in 0..20 {
+            map.remove(&key(i));
+        }
+        let hash = map.hash(&key(30));
+        map.raw.get_mut(hash, |k| *k == key(30)).unwrap().push(7);
+        assert_eq!(map.get(&key(30)), Some(vec![30, 7]));
 
-    map.raw.shrink_to_fit();
-    map.check();
-    let stats = map.stats();
-    assert_eq!((stats.read_slots, stats.tombstones), (20, 0));
+        map.raw.shrink_to_fit();
+        map.check();
+        let stats = map.stats();
+        assert_eq!(
+            (stats.read_slots, stats.tombstones, stats.dirty_len),
+            (20, 0, 0)
+        );
 
-    let mut drained = map.raw.drain();
-    drained.sort();
-    assert_eq!(drained.len(), 20);
-    assert_eq!(map.raw.len(), 0);
-    map.check();
+        let mut drained = map.raw.drain();
+        drained.sort();
+        assert_eq!(drained.len(), 20);
+        assert_eq!(map.raw.len(), 0);
+        map.check();
+    });
 }
 
 #[test]
 fn zero_sized_values_get_distinct_cells() {
-    let map: RawMap<u8, ()> = RawMap::with_capacity(0);
+    let map: RawMap<u8, ()> = RawMap::new(1, 0);
     let guard = &epoch::pin();
     map.insert(1, 1, (), guard);
     let first = map.find(1, |k| *k == 1, guard).unwrap().load_ptr(guard);
@@ -164,7 +200,10 @@ fn zero_sized_values_get_distinct_cells() {
 
 #[test]
 fn concurrent_writers_keep_the_counts_exact() {
-    let map = Harness::new();
+    each_layout(concurrent_writers);
+}
+
+fn concurrent_writers(map: Harness) {
     std::thread::scope(|s| {
         for t in 0..2u32 {
             let map = &map;

@@ -1,0 +1,582 @@
+//! One shard: a read snapshot with its index of new keys, the lock that serialises the writers
+//! that add keys or replace the snapshot, and the counters that decide when to merge or compact.
+//!
+//! See the module docs of [`raw`](super) for the protocol and the argument that it is
+//! linearizable; the comments here name the step of that argument each piece of code implements.
+
+use std::cmp;
+
+use super::entry::{value_of, Entry, LoadOrStore, Pending};
+use super::fresh::Fresh;
+use super::reclaim::{retire_snapshot, retire_value};
+use super::slot::{Slot, SlotBox};
+use super::table::{EntryPtr, Indexed, Snapshot, Table};
+use super::{entry, must_compact, signed, MERGE_FLOOR};
+use crate::stats::Stats;
+use crate::sync::epoch::{Atomic, Guard, Owned, Shared};
+use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use crate::sync::{injected, AtomicUsize, Mutex, MutexGuard};
+
+/// A shard, laid out over two cache lines: the one readers load (the snapshot pointer) never
+/// shares a line with the counters and the lock that writers update.
+#[repr(C, align(128))]
+pub(crate) struct Shard<K, V> {
+    read: ReadSide<K, V>,
+    write: WriteSide,
+}
+
+#[repr(align(64))]
+struct ReadSide<K, V> {
+    /// The read snapshot; null while the shard holds no entry at all.
+    snapshot: Atomic<Snapshot<K, V>>,
+}
+
+#[repr(align(64))]
+struct WriteSide {
+    locked: Mutex<Locked>,
+    /// Live linked entries (wrapping; see invariant 5).
+    live: AtomicUsize,
+    /// Deleted (not expunged) linked entries: tombstones (wrapping; see invariant 5).
+    dead: AtomicUsize,
+    /// Lookups that found their key in the index rather than the table, since the snapshot was
+    /// published.
+    misses: AtomicUsize,
+}
+
+/// What the lock guards besides the right to add entries and publish snapshots.
+struct Locked {
+    /// Capacity requested at construction, used by the shard's first table.
+    capacity_hint: usize,
+    promotions: u64,
+    dirty_builds: u64,
+    compactions: u64,
+}
+
+/// What a lock-free look saw: enough to tell, once the lock is held, whether anything was added
+/// to the shard since (the snapshot and the length of its index only change under the lock).
+struct Seen<K, V> {
+    snapshot: *const Snapshot<K, V>,
+    fresh_len: usize,
+}
+
+impl<K, V> Seen<K, V> {
+    fn of(snapshot: Option<&Snapshot<K, V>>, fresh: Option<&Fresh<K, V>>) -> Self {
+        Seen {
+            snapshot: snapshot.map_or(std::ptr::null(), std::ptr::from_ref),
+            fresh_len: fresh.map_or(0, Fresh::len),
+        }
+    }
+}
+
+impl<K, V> PartialEq for Seen<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.snapshot == other.snapshot && self.fresh_len == other.fresh_len
+    }
+}
+
+impl<K, V> Shard<K, V> {
+    pub(crate) fn new(capacity_hint: usize) -> Self {
+        Shard {
+            read: ReadSide {
+                snapshot: Atomic::null(),
+            },
+            write: WriteSide {
+                locked: Mutex::new(Locked {
+                    capacity_hint,
+                    promotions: 0,
+                    dirty_builds: 0,
+                    compactions: 0,
+                }),
+                live: AtomicUsize::new(0),
+                dead: AtomicUsize::new(0),
+                misses: AtomicUsize::new(0),
+            },
+        }
+    }
+
+    /// Live entries; may be off (even negative) while writes are in flight.
+    pub(crate) fn live(&self) -> isize {
+        signed(self.write.live.load(SeqCst))
+    }
+
+    pub(crate) fn dead(&self) -> isize {
+        signed(self.write.dead.load(SeqCst))
+    }
+
+    pub(crate) fn snapshot<'g>(&self, guard: &'g Guard) -> Option<&'g Snapshot<K, V>> {
+        // SAFETY: a replaced snapshot is retired through the epoch, so the one loaded here stays
+        // allocated (and its table unchanged) while `guard` is pinned.
+        unsafe { self.read.snapshot.load(Acquire, guard).as_ref() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Locked> {
+        self.write.locked.lock()
+    }
+
+    /// Every entry linked in the shard, with exclusive access.
+    fn take_snapshot(&mut self) -> Option<Box<Snapshot<K, V>>> {
+        // SAFETY: `&mut self` excludes every other thread; nothing is retired through this guard.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        let old = self.read.snapshot.swap(Shared::null(), Relaxed, guard);
+        // SAFETY: a non-null snapshot came from an `Owned`; with exclusive access nothing else
+        // can reach it now that it is swapped out.
+        (!old.is_null()).then(|| unsafe { old.into_owned() }.into_box())
+    }
+}
+
+impl<K, V> Shard<K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// Finds the key's linked entry without a lock: in the table, then in the index (counting a
+    /// miss toward the next promotion).
+    pub(crate) fn find<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> Option<&'g Entry<K, V>> {
+        self.look(hash, eq, guard).0
+    }
+
+    /// [`find`](Self::find), also saying what it saw.
+    fn look<'g>(
+        &'g self,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> (Option<&'g Entry<K, V>>, Seen<K, V>) {
+        let Some(snapshot) = self.snapshot(guard) else {
+            return (None, Seen::of(None, None));
+        };
+        if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
+            return (Some(entry(ptr, guard)), Seen::of(Some(snapshot), None));
+        }
+        let fresh = snapshot.fresh(guard);
+        // The length is read before the probe: everything it counts, the probe finds.
+        let seen = Seen::of(Some(snapshot), fresh);
+        let found = fresh.and_then(|fresh| fresh.find(hash, eq));
+        if found.is_some() {
+            self.missed(snapshot, guard);
+        }
+        (found.map(|ptr| entry(ptr, guard)), seen)
+    }
+
+    /// The key's entry in the current snapshot, by the lock holder: looks again only if the shard
+    /// changed since `seen`.
+    fn find_locked<'g>(
+        &'g self,
+        seen: &Seen<K, V>,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> Option<&'g Entry<K, V>> {
+        let snapshot = self.snapshot(guard);
+        let fresh = snapshot.and_then(|snapshot| snapshot.fresh(guard));
+        if *seen == Seen::of(snapshot, fresh) && !injected!("skip_locked_recheck") {
+            return None;
+        }
+        let ptr = snapshot?
+            .table
+            .find(hash, &mut eq)
+            .or_else(|| fresh?.find(hash, eq))?;
+        Some(entry(ptr, guard))
+    }
+
+    /// Counts a lookup that the table missed and the index answered; once as many have been
+    /// counted as the shard has entries, merges the index into a new table (Go's promotion),
+    /// unless another thread holds the lock.
+    fn missed(&self, snapshot: &Snapshot<K, V>, guard: &Guard) {
+        let misses = self.write.misses.fetch_add(1, Relaxed) + 1;
+        if misses < snapshot.len(guard) {
+            return;
+        }
+        if let Some(mut locked) = self.write.locked.try_lock() {
+            if let Some(current) = self.snapshot(guard) {
+                let due = self.write.misses.load(Relaxed) >= current.len(guard);
+                if due && current.fresh(guard).is_some() {
+                    self.merge_locked(&mut locked, current, None, guard);
+                }
+            }
+        }
+    }
+
+    /// Go's `Swap`: stores the value and returns the previous one.
+    pub(crate) fn insert<'g>(
+        &'g self,
+        hash: u64,
+        key: K,
+        value: V,
+        guard: &'g Guard,
+    ) -> Option<&'g V>
+    where
+        K: Eq,
+    {
+        let mut eq = |stored: &K| *stored == key;
+        let mut value = SlotBox::new(value);
+        let (found, seen) = self.look(hash, &mut eq, guard);
+        if let Some(found) = found {
+            match found.swap_unless_expunged(value, guard) {
+                Ok(previous) => return self.replaced(previous, guard),
+                Err(back) => value = back,
+            }
+        }
+
+        let mut locked = self.lock();
+        if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
+            // A linked entry is never expunged while the lock is held.
+            let previous = found.swap_locked(value, guard);
+            drop(locked);
+            return self.replaced(previous, guard);
+        }
+        self.insert_new_locked(&mut locked, hash, key, value, guard);
+        None
+    }
+
+    /// Go's `LoadOrStore`: returns the current value, or stores this one if the key is absent.
+    pub(crate) fn try_insert<'g>(
+        &'g self,
+        hash: u64,
+        key: K,
+        value: V,
+        guard: &'g Guard,
+    ) -> Result<&'g V, (&'g V, V)>
+    where
+        K: Eq,
+    {
+        let mut eq = |stored: &K| *stored == key;
+        let mut value = Pending::Plain(value);
+        let (found, seen) = self.look(hash, &mut eq, guard);
+        if let Some(found) = found {
+            match found.load_or_store(value, guard) {
+                LoadOrStore::Expunged(back) => value = back,
+                outcome => return self.loaded_or_stored(outcome),
+            }
+        }
+
+        let mut locked = self.lock();
+        if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
+            let outcome = found.load_or_store(value, guard);
+            drop(locked);
+            return self.loaded_or_stored(outcome);
+        }
+        Ok(self.insert_new_locked(&mut locked, hash, key, value.boxed(), guard))
+    }
+
+    fn loaded_or_stored<'g>(&self, outcome: LoadOrStore<'g, V>) -> Result<&'g V, (&'g V, V)> {
+        match outcome {
+            LoadOrStore::Stored(stored) => {
+                self.revived();
+                Ok(stored)
+            }
+            LoadOrStore::Loaded(current, back) => Err((current, back.into_value())),
+            LoadOrStore::Expunged(_) => {
+                unreachable!("only the lock holder expunges, and only entries it unlinks")
+            }
+        }
+    }
+
+    /// Accounts for a tombstone this thread's store made live again.
+    fn revived(&self) {
+        self.write.live.fetch_add(1, SeqCst);
+        self.write.dead.fetch_sub(1, SeqCst);
+    }
+
+    /// Accounts for a store that replaced `previous` (live, or null for a tombstone).
+    fn replaced<'g>(&self, previous: Shared<'g, Slot<V>>, guard: &'g Guard) -> Option<&'g V> {
+        let Some(value) = value_of(previous) else {
+            self.revived();
+            return None;
+        };
+        // SAFETY: this thread's swap unlinked `previous`; nothing links it any more.
+        unsafe { retire_value(previous, guard) };
+        Some(value)
+    }
+
+    /// Adds an entry for a key that the current snapshot lacks: into the index, or into the
+    /// shard's first table, or by merging a full index and the table into a new one.
+    fn insert_new_locked<'g>(
+        &self,
+        locked: &mut Locked,
+        hash: u64,
+        key: K,
+        value: SlotBox<V>,
+        guard: &'g Guard,
+    ) -> &'g V {
+        let value = value.into_shared();
+        let slot = Indexed {
+            hash,
+            entry: EntryPtr::allocate(Entry::new(key, value)),
+        };
+        self.write.live.fetch_add(1, SeqCst);
+        match self.snapshot(guard) {
+            None => {
+                let mut table = Table::with_capacity(std::mem::take(&mut locked.capacity_hint));
+                table.insert_unique(slot);
+                self.publish_locked(locked, table, Vec::new(), Vec::new(), guard);
+            }
+            Some(snapshot) => match snapshot.fresh(guard) {
+                Some(fresh) if fresh.has_room() => fresh.insert(slot),
+                Some(fresh) if fresh.len() >= cmp::max(MERGE_FLOOR, snapshot.table.len()) => {
+                    self.merge_locked(locked, snapshot, Some(slot), guard);
+                }
+                fresh => {
+                    let grown = match fresh {
+                        Some(fresh) => fresh.grown(),
+                        None => {
+                            locked.dirty_builds += 1;
+                            Fresh::with_room_for(1)
+                        }
+                    };
+                    grown.insert(slot);
+                    let old = snapshot.fresh.swap(Owned::new(grown), AcqRel, guard);
+                    if !old.is_null() {
+                        // SAFETY: the swap, made under the lock, unlinked the old index; readers
+                        // that loaded it did so under guards the epoch waits for.
+                        unsafe { guard.defer_destroy(old) };
+                    }
+                }
+            },
+        }
+        value_of(value).expect("a freshly stored value is live")
+    }
+
+    /// Publishes a table holding every entry of `snapshot` (and `extra`), which must be current.
+    fn merge_locked(
+        &self,
+        locked: &mut Locked,
+        snapshot: &Snapshot<K, V>,
+        extra: Option<Indexed<K, V>>,
+        guard: &Guard,
+    ) {
+        let mut table = Table::with_capacity(snapshot.len(guard) + usize::from(extra.is_some()));
+        for slot in snapshot.slots(guard).chain(extra) {
+            table.insert_unique(slot);
+        }
+        self.publish_locked(locked, table, Vec::new(), Vec::new(), guard);
+        locked.promotions += 1;
+    }
+
+    /// Replaces the snapshot with one built on `table` (none if it is empty), and retires the old
+    /// snapshot together with the `unlinked` entries and `values` only it reached.
+    fn publish_locked(
+        &self,
+        locked: &mut Locked,
+        table: Table<K, V>,
+        unlinked: Vec<EntryPtr<K, V>>,
+        values: Vec<Shared<'_, Slot<V>>>,
+        guard: &Guard,
+    ) {
+        let _ = locked;
+        self.write.misses.store(0, Relaxed);
+        let new = if table.len() == 0 {
+            Shared::null()
+        } else {
+            Owned::new(Snapshot::new(table)).into_shared(guard)
+        };
+        let old = self.read.snapshot.swap(new, AcqRel, guard);
+        if old.is_null() {
+            debug_assert!(unlinked.is_empty() && values.is_empty());
+            return;
+        }
+        // SAFETY: `old` was the snapshot until the swap above, made under the lock; `unlinked`
+        // are entries this thread expunged, which no table indexes any more, and `values` the
+        // values it took out of them, each listed once.
+        unsafe { retire_snapshot(old, unlinked, values, guard) };
+    }
+
+    /// Removes the value if `pred` accepts it (Go's `LoadAndDelete` and `CompareAndDelete`).
+    pub(crate) fn remove<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        pred: impl FnMut(&V) -> bool,
+        shards: usize,
+        guard: &'g Guard,
+    ) -> Option<&'g V> {
+        let removed = self.find(hash, eq, guard)?.delete_if(pred, guard)?;
+        Some(self.removed(removed, shards, guard))
+    }
+
+    /// Accounts for a removal that unlinked `removed`, and compacts if tombstones pile up.
+    ///
+    /// The decision is made from the value the increment returned and a load of `live` after it
+    /// (both sequentially consistent): the removal that brings the count over the bound sees it,
+    /// whatever other writers do meanwhile (see invariant 6 in the module docs).
+    pub(crate) fn removed<'g>(
+        &self,
+        removed: Shared<'g, Slot<V>>,
+        shards: usize,
+        guard: &'g Guard,
+    ) -> &'g V {
+        self.write.live.fetch_sub(1, SeqCst);
+        let dead = signed(self.write.dead.fetch_add(1, SeqCst).wrapping_add(1));
+        let live = self.live();
+        let value = value_of(removed).expect("a removed value is live");
+        // SAFETY: this thread's compare-and-swap unlinked `removed`.
+        unsafe { retire_value(removed, guard) };
+        if must_compact(dead, live, shards) {
+            self.compact_locked(&mut self.lock(), shards, false, guard);
+        }
+        value
+    }
+
+    /// Go's `CompareAndSwap`, generalized to a predicate.
+    pub(crate) fn compare_exchange<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        matches: impl FnMut(&V) -> bool,
+        new: V,
+        guard: &'g Guard,
+    ) -> Result<&'g V, (Option<&'g V>, V)> {
+        let Some(found) = self.find(hash, eq, guard) else {
+            return Err((None, new));
+        };
+        let previous = found.compare_exchange(matches, new, guard)?;
+        // SAFETY: this thread's compare-and-swap unlinked `previous`.
+        unsafe { retire_value(previous, guard) };
+        Ok(value_of(previous).expect("a replaced value is live"))
+    }
+
+    /// Replaces the value `v` with `f(v)`; returns the new value.
+    pub(crate) fn update<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        f: impl Fn(&V) -> V,
+        guard: &'g Guard,
+    ) -> Option<&'g V> {
+        let (previous, new) = self.find(hash, eq, guard)?.update(f, guard)?;
+        // SAFETY: this thread's compare-and-swap unlinked `previous`.
+        unsafe { retire_value(previous, guard) };
+        Some(new)
+    }
+
+    /// Merges the index into the table, if there is one, so that every key is one probe away.
+    pub(crate) fn promote(&self, guard: &Guard) {
+        let has_fresh = |guard| {
+            self.snapshot(guard)
+                .is_some_and(|snapshot| snapshot.fresh(guard).is_some())
+        };
+        if has_fresh(guard) {
+            let mut locked = self.lock();
+            if let Some(snapshot) = self.snapshot(guard).filter(|_| has_fresh(guard)) {
+                self.merge_locked(&mut locked, snapshot, None, guard);
+            }
+        }
+    }
+
+    /// Rebuilds the snapshot from the live entries only, if tombstones exceed the shard's bound
+    /// (or `force`).
+    fn compact_locked(&self, locked: &mut Locked, shards: usize, force: bool, guard: &Guard) {
+        let Some(snapshot) = self.snapshot(guard) else {
+            return;
+        };
+        if !force && !must_compact(self.dead(), self.live(), shards) {
+            return; // another thread compacted while this one waited for the lock
+        }
+        let mut unlinked = Vec::new();
+        let mut table = Table::with_capacity(cmp::max(self.live(), 0) as usize);
+        for slot in snapshot.slots(guard) {
+            if entry(slot.entry, guard).try_expunge_locked(guard) {
+                unlinked.push(slot.entry);
+            } else {
+                table.insert_unique(slot);
+            }
+        }
+        self.write.dead.fetch_sub(unlinked.len(), SeqCst);
+        self.publish_locked(locked, table, unlinked, Vec::new(), guard);
+        locked.compactions += 1;
+    }
+
+    /// Removes every entry.
+    pub(crate) fn clear(&self, guard: &Guard) {
+        let mut locked = self.lock();
+        let Some(snapshot) = self.snapshot(guard) else {
+            return;
+        };
+        let mut unlinked = Vec::with_capacity(snapshot.len(guard));
+        let mut values = Vec::with_capacity(unlinked.capacity());
+        for slot in snapshot.slots(guard) {
+            let previous = entry(slot.entry, guard).expunge_locked(guard);
+            if !previous.is_null() {
+                values.push(previous);
+            }
+            unlinked.push(slot.entry);
+        }
+        self.write.live.fetch_sub(values.len(), SeqCst);
+        self.write
+            .dead
+            .fetch_sub(unlinked.len() - values.len(), SeqCst);
+        self.publish_locked(
+            &mut locked,
+            Table::with_capacity(0),
+            unlinked,
+            values,
+            guard,
+        );
+    }
+
+    /// Compacts unconditionally (with exclusive access, so retired memory is freed at once).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        // SAFETY: `&mut self` means no other thread can reach the shard, so nothing retired here
+        // can still be in use and the unprotected guard may free it immediately.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        self.compact_locked(&mut self.lock(), 1, true, guard);
+    }
+
+    /// Adds this shard's figures to `stats`.
+    pub(crate) fn add_stats(&self, stats: &mut Stats, guard: &Guard) {
+        let locked = self.lock();
+        if let Some(snapshot) = self.snapshot(guard) {
+            let fresh_len = snapshot.fresh(guard).map_or(0, Fresh::len);
+            stats.read_slots += snapshot.table.len();
+            stats.dirty_len += fresh_len;
+            stats.amended |= fresh_len > 0;
+            stats.tombstones += snapshot
+                .slots(guard)
+                .filter(|slot| !entry(slot.entry, guard).is_live(guard))
+                .count();
+        }
+        stats.misses += self.write.misses.load(Relaxed);
+        stats.promotions += locked.promotions;
+        stats.dirty_builds += locked.dirty_builds;
+        stats.compactions += locked.compactions;
+    }
+}
+
+impl<K, V> Shard<K, V> {
+    /// The live value of a key, with exclusive access.
+    pub(crate) fn get_mut(&mut self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<&mut V> {
+        // SAFETY: `&mut self` excludes every other thread, so nothing is retired meanwhile.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        let snapshot = self.snapshot(guard)?;
+        let ptr = snapshot
+            .table
+            .find(hash, &mut eq)
+            .or_else(|| snapshot.fresh(guard)?.find(hash, eq))?;
+        // SAFETY: `&mut self` gives exclusive access to the shard, and `ptr` is indexed by it.
+        unsafe { ptr.get_mut() }.get_mut()
+    }
+
+    /// Unlinks every entry and hands them over, with exclusive access.
+    pub(crate) fn unlink_all(&mut self) -> Vec<Box<Entry<K, V>>> {
+        self.write.live.store(0, Relaxed);
+        self.write.dead.store(0, Relaxed);
+        self.write.misses.store(0, Relaxed);
+        let Some(snapshot) = self.take_snapshot() else {
+            return Vec::new();
+        };
+        // SAFETY: exclusive access, as for `take_snapshot`.
+        let guard = unsafe { crate::sync::epoch::unprotected() };
+        let linked: Vec<_> = snapshot.slots(guard).map(|slot| slot.entry).collect();
+        drop(snapshot);
+        // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
+        linked
+            .into_iter()
+            .map(|ptr| unsafe { ptr.into_box() })
+            .collect()
+    }
+}
