@@ -18,9 +18,10 @@ flags="--cfg loom --cfg crossbeam_loom"
 
 # Injected bug -> "test binary:test name:message its model fails with".
 declare -A injections=(
-    [skip_locked_recheck]="load_vs_promotion:load_vs_promotion:b was missed"
-    [skip_unexpunge_recheck]="store_vs_expunge:store_vs_dirty_build:a store was lost"
+    [skip_locked_recheck]="insert_races:insert_race_on_new_key:the callers disagree"
+    [skip_unexpunge_recheck]="compaction:compaction_vs_store:the live count drifted"
     [relaxed_value_publish]="compare_exchange:update_vs_update:Causality violation"
+    [relaxed_index_publish]="index:lookup_vs_index_publication:Causality violation"
 )
 
 # Runs the models (`--ignored`: the deep ones) and checks that all of them ran.

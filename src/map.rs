@@ -251,7 +251,7 @@ where
         let found = self
             .raw
             .find(hash, |stored| stored.borrow() == key, guard)?;
-        Some((&found.key, found.load(guard)?))
+        Some((found.key(), found.load(guard)?))
     }
 
     /// Whether the map holds `key`.

@@ -136,8 +136,15 @@ impl Lookup for Snap {
 }
 
 impl ReadMap for Snap {
+    /// The map's default shard count, unless `SNAPMAP_BENCH_SHARDS` names one (to measure
+    /// which count suits the machine).
     fn with_capacity(capacity: usize) -> Self {
-        Snap(SnapMap::with_capacity_and_hasher(capacity, hasher()))
+        let builder = SnapMap::builder().capacity(capacity).hasher(hasher());
+        let builder = match std::env::var("SNAPMAP_BENCH_SHARDS") {
+            Ok(shards) => builder.shards(shards.parse().expect("SNAPMAP_BENCH_SHARDS: a number")),
+            Err(_) => builder,
+        };
+        Snap(builder.build())
     }
 
     fn insert(&self, key: u64, value: u64) -> bool {

@@ -51,6 +51,9 @@ where
     C: Fn(T) + Sync + Send + 'static,
 {
     let mut builder = loom::model::Builder::new();
+    // Each slot of a dirty index is two atomics, so building and copying one takes many of
+    // loom's branches; 1,000 (loom's default) is too few for a model that grows an index.
+    builder.max_branches = 20_000;
     let bound = *builder.preemption_bound.get_or_insert(DEFAULT_PREEMPTIONS);
     let executions = Arc::new(AtomicUsize::new(0));
     let finished = Arc::new(Mutex::new(None));
@@ -82,9 +85,27 @@ where
     );
 }
 
-/// An empty map with the fixed hasher.
+/// The number of shards of the maps the models build: `SNAPMAP_LOOM_SHARDS`, or 1 (Go's layout:
+/// one snapshot, one dirty index, one lock). With more shards the models' keys spread over them,
+/// and the assertions that count one shard's promotions or compactions are skipped.
+pub fn shards() -> usize {
+    std::env::var("SNAPMAP_LOOM_SHARDS")
+        .ok()
+        .and_then(|shards| shards.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Whether the models run on one shard, where a model's keys share one snapshot and counters.
+pub fn one_shard() -> bool {
+    shards() == 1
+}
+
+/// An empty map with the fixed hasher and [`shards`] shards.
 pub fn new_map<K, V>() -> Map<K, V> {
-    SnapMap::with_hasher(BuildHasherDefault::default())
+    SnapMap::builder()
+        .shards(shards())
+        .hasher(BuildHasherDefault::default())
+        .build()
 }
 
 /// A map whose read snapshot holds `entries` and that has no dirty table, so that reads of

@@ -7,7 +7,7 @@
 
 use loom::sync::Arc;
 use loom::thread::{self, JoinHandle};
-use loom_tests::{assert_one_of, contents, explore, flush_epoch, promoted, Map};
+use loom_tests::{assert_one_of, contents, explore, flush_epoch, one_shard, promoted, Map};
 
 /// Keys 0..4 in the snapshot (key `k` holds `k`), of which 0 and 1 are tombstones: one more
 /// removal makes three tombstones among one live key, which compacts.
@@ -16,7 +16,9 @@ fn one_removal_from_compaction() -> Arc<Map<u8, u32>> {
     for k in 0..2 {
         assert_eq!(map.pin().remove(&k), Some(&u32::from(k)));
     }
-    assert_eq!(map.stats().compactions, 0);
+    if one_shard() {
+        assert_eq!(map.stats().compactions, 0);
+    }
     Arc::new(map)
 }
 
@@ -51,7 +53,9 @@ fn compaction_vs_store() {
         // Reviving 0 before 2 is removed takes a tombstone away, and then the shard stays
         // within its bound without compacting; `__check_invariants` checks the bound.
         let stats = map.stats();
-        assert_one_of(stats.compactions, &[0, 1]);
+        if one_shard() {
+            assert_one_of(stats.compactions, &[0, 1]);
+        }
         map.__check_invariants();
         assert_eq!(contents(&map), [(0, 40), (3, 30)], "an update was lost");
         map.__check_invariants();
@@ -76,7 +80,9 @@ fn compaction_vs_remove() {
         drop(guard);
         compactor.join().unwrap();
 
-        assert_eq!(map.stats().compactions, 1);
+        if one_shard() {
+            assert_eq!(map.stats().compactions, 1);
+        }
         map.__check_invariants();
         assert_eq!(contents(&map), []);
         assert_eq!(map.len(), 0);

@@ -3,7 +3,7 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::{explore, promoted};
+use loom_tests::{explore, one_shard, promoted};
 
 /// `a` is in the snapshot's table, `b` only in its dirty index (two entries, so two lookups
 /// answered by the index promote it). The reader keeps a reference from the old snapshot across
@@ -31,11 +31,13 @@ fn load_vs_promotion() {
         }
         reader.join().unwrap();
 
-        let stats = map.stats();
-        assert_eq!(
-            (stats.promotions, stats.amended, stats.read_slots),
-            (1, false, 2)
-        );
+        if one_shard() {
+            let stats = map.stats();
+            assert_eq!(
+                (stats.promotions, stats.amended, stats.read_slots),
+                (1, false, 2)
+            );
+        }
         map.__check_invariants();
     });
 }

@@ -26,14 +26,14 @@ impl<K: Eq + Send + Sync + 'static, V: Send + Sync + 'static> RawMap<K, V> {
                 }
                 for slot in snapshot.slots(guard) {
                     let found = entry(slot.entry, guard);
-                    assert_eq!(slot.hash, hash_of(&found.key), "a stored hash is stale");
+                    assert_eq!(slot.hash, hash_of(found.key()), "a stored hash is stale");
                     assert!(
                         std::ptr::eq(self.shard(slot.hash), shard),
                         "an entry is in shard {index}, not the one its hash selects"
                     );
                     assert!(!found.is_expunged(guard), "a linked entry is expunged");
-                    let in_table = snapshot.table.find(slot.hash, |key| *key == found.key);
-                    let in_fresh = fresh.and_then(|f| f.find(slot.hash, |key| *key == found.key));
+                    let in_table = snapshot.table.find(slot.hash, |key| key == found.key());
+                    let in_fresh = fresh.and_then(|f| f.find(slot.hash, |key| key == found.key()));
                     match (in_table, in_fresh) {
                         (Some(a), Some(b)) => panic!(
                             "a key is both in the table and in the index (same entry: {})",

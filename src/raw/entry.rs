@@ -19,8 +19,8 @@
 
 use super::slot::{Slot, SlotBox};
 use crate::sync::epoch::{Atomic, Guard, Shared};
-use crate::sync::injected;
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed};
+use crate::sync::{injected, UnsafeCell};
 
 /// The tag that marks a null value pointer as expunged rather than deleted.
 const EXPUNGED: usize = 1;
@@ -59,8 +59,12 @@ pub(crate) enum LoadOrStore<'g, V> {
 }
 
 /// A key and its value pointer.
+///
+/// The key sits in the switched [`UnsafeCell`] only so that a loom model checks every read of it
+/// against the entry's creation: an entry reached through a table slot that was not published
+/// with release ordering is reported (in a normal build the cell is a plain `UnsafeCell`).
 pub(crate) struct Entry<K, V> {
-    pub(crate) key: K,
+    key: UnsafeCell<K>,
     value: Atomic<Slot<V>>,
 }
 
@@ -80,9 +84,16 @@ impl<K, V> Entry<K, V> {
     /// Creates a live entry holding `value`.
     pub(crate) fn new(key: K, value: Shared<'_, Slot<V>>) -> Self {
         Entry {
-            key,
+            key: UnsafeCell::new(key),
             value: Atomic::from(value),
         }
+    }
+
+    /// The key, which never changes.
+    pub(crate) fn key(&self) -> &K {
+        // SAFETY: the key is written only when the entry is created, before it is published,
+        // and moved out only by the entry's exclusive owner (`into_parts`).
+        self.key.with(|key| unsafe { &*key })
     }
 
     /// The raw value pointer: live, deleted or expunged.
@@ -287,7 +298,7 @@ impl<K, V> Entry<K, V> {
         let value = self.take_value().map(SlotBox::into_value);
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so the key is moved out exactly once.
-        let key = unsafe { std::ptr::read(&this.key) };
+        let key = unsafe { std::ptr::read(&this.key) }.into_inner();
         (key, value)
     }
 

@@ -276,7 +276,7 @@ where
                 let Some(value) = entry::value_of(current) else {
                     continue;
                 };
-                if !keep(&found.key, value) && found.delete_exact(current, guard) {
+                if !keep(found.key(), value) && found.delete_exact(current, guard) {
                     shard.removed(current, self.shard_count(), guard);
                 }
             }
@@ -356,7 +356,7 @@ impl<'g, K, V> Iterator for SnapshotIter<'g, K, V> {
                 Some(slot) => {
                     let found = entry(slot.entry, self.guard);
                     if let Some(value) = found.load(self.guard) {
-                        return Some((&found.key, value));
+                        return Some((found.key(), value));
                     }
                 }
                 None => {

@@ -174,7 +174,7 @@ where
     ) -> Option<&'g Entry<K, V>> {
         let snapshot = self.snapshot(guard);
         let fresh = snapshot.and_then(|snapshot| snapshot.fresh(guard));
-        if *seen == Seen::of(snapshot, fresh) && !injected!("skip_locked_recheck") {
+        if *seen == Seen::of(snapshot, fresh) || injected!("skip_locked_recheck") {
             return None;
         }
         let ptr = snapshot?

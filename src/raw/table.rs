@@ -81,7 +81,7 @@ impl<K, V> EntryPtr<K, V> {
         // SAFETY: tables only hold pointers to allocated entries, and an entry is freed only
         // after every table that indexed it has been unlinked and retired; callers reach this
         // pointer through a table they can still use, and keys never change.
-        &unsafe { self.0.as_ref() }.key
+        unsafe { self.0.as_ref() }.key()
     }
 
     /// Takes back ownership of the entry.

@@ -229,3 +229,15 @@ fn concurrent_writers(map: Harness) {
     let seen = map.raw.iter(guard).count();
     assert_eq!(seen, map.raw.len());
 }
+
+#[test]
+#[cfg(not(loom))]
+fn a_shard_is_two_cache_lines() {
+    // Readers load only the first line; writers' lock and counters fill the second. An empty
+    // map is its shards and nothing else, so this is also its whole heap: 128 bytes a shard.
+    assert_eq!(
+        std::mem::size_of::<super::shard::Shard<String, Vec<u32>>>(),
+        128
+    );
+    assert_eq!(std::mem::align_of::<super::shard::Shard<u8, u8>>(), 128);
+}
