@@ -3,6 +3,7 @@
 #![warn(clippy::undocumented_unsafe_blocks, rust_2018_idioms)]
 
 mod builder;
+mod compute;
 mod error;
 mod iter;
 mod map;
@@ -15,6 +16,7 @@ mod sync;
 mod traits;
 
 pub use crate::builder::Builder;
+pub use crate::compute::{Compute, Operation};
 pub use crate::error::{CompareExchangeError, OccupiedError};
 pub use crate::iter::{IntoIter, Iter, Keys, Values};
 pub use crate::map::SnapMap;

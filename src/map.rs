@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 
 use crate::builder::default_shards;
+use crate::compute::{Compute, Operation};
 use crate::error::{CompareExchangeError, OccupiedError};
 use crate::iter::{Iter, Keys, Values};
 use crate::map_ref::MapRef;
@@ -528,6 +529,165 @@ where
         let hash = self.hash(key);
         self.raw
             .update(hash, |stored| stored.borrow() == key, f, guard)
+    }
+
+    /// Atomically decides what to do with the key from its current value (`None`: absent), and
+    /// does it: [`Operation::Insert`] stores a value (inserting or replacing), [`Operation::Remove`]
+    /// removes the key, [`Operation::Abort`] changes nothing and hands its payload back.
+    ///
+    /// Under contention `f` may run more than once, each time on the value then current; only
+    /// its last decision takes effect, at one instant, as if no other write came between the
+    /// value `f` saw and the change. On an absent key, `Insert` inserts atomically against
+    /// concurrent inserts and removals of the same key. Values made by earlier runs of `f` that
+    /// did not take effect are dropped. `f` runs with no lock held.
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the map is left unchanged), or if the key's `Eq` writes to this map while
+    /// the map holds the shard's lock (see [Hash and Eq must not write to the
+    /// map](crate#hash-and-eq-must-not-write-to-the-map)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use snapmap::{Compute, Operation, SnapMap};
+    ///
+    /// // A stock counter that never goes below zero.
+    /// let stock = SnapMap::new();
+    /// let guard = stock.guard();
+    /// stock.insert("apples", 1u32, &guard);
+    /// let take = |current: Option<&u32>| match current {
+    ///     Some(&1) => Operation::Remove,
+    ///     Some(&n) => Operation::Insert(n - 1),
+    ///     None => Operation::Abort("out of stock"),
+    /// };
+    /// assert!(matches!(stock.compute("apples", take, &guard), Compute::Removed(&1)));
+    /// assert!(matches!(
+    ///     stock.compute("apples", take, &guard),
+    ///     Compute::Aborted("out of stock")
+    /// ));
+    /// ```
+    pub fn compute<'g, F, T>(&'g self, key: K, mut f: F, guard: &'g Guard) -> Compute<'g, V, T>
+    where
+        F: FnMut(Option<&V>) -> Operation<V, T>,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(&key);
+        self.raw
+            .compute(hash, key, |current, _rejected| f(current), guard)
+    }
+
+    /// Replaces the key's value `v` with `f(v)`, or inserts `default` if the key is absent,
+    /// atomically; returns the value now stored.
+    ///
+    /// `f` may run more than once under contention (each time on the value then current).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics (the map is left unchanged), or if the key's `Eq` writes to this map while
+    /// the map holds the shard's lock (see [Hash and Eq must not write to the
+    /// map](crate#hash-and-eq-must-not-write-to-the-map)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let counts = snapmap::SnapMap::new();
+    /// let guard = counts.guard();
+    /// for word in ["a", "b", "a"] {
+    ///     counts.update_or_insert(word, |n| n + 1, 1, &guard);
+    /// }
+    /// assert_eq!(counts.get("a", &guard), Some(&2));
+    /// assert_eq!(counts.get("b", &guard), Some(&1));
+    /// ```
+    pub fn update_or_insert<'g, F>(&'g self, key: K, f: F, default: V, guard: &'g Guard) -> &'g V
+    where
+        F: Fn(&V) -> V,
+    {
+        self.update_or_insert_with(key, f, || default, guard)
+    }
+
+    /// Replaces the key's value `v` with `f(v)`, or inserts `default()` if the key is absent,
+    /// atomically; returns the value now stored.
+    ///
+    /// `default` runs only when the key was seen absent, and at most once per call (if its value
+    /// loses a race to another insert, `f` runs on the winner's value instead, and the default
+    /// value is kept for a later attempt or dropped). `f` may run more than once.
+    ///
+    /// # Panics
+    ///
+    /// If `f` or `default` panics (the map is left unchanged), or if the key's `Eq` writes to
+    /// this map while the map holds the shard's lock (see [Hash and Eq must not write to the
+    /// map](crate#hash-and-eq-must-not-write-to-the-map)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lists = snapmap::SnapMap::new();
+    /// let guard = lists.guard();
+    /// let push = |list: &Vec<u32>| [list.as_slice(), &[2]].concat();
+    /// lists.update_or_insert_with("k", push, || vec![1], &guard);
+    /// assert_eq!(lists.update_or_insert_with("k", push, Vec::new, &guard), &[1, 2]);
+    /// ```
+    pub fn update_or_insert_with<'g, F, D>(
+        &'g self,
+        key: K,
+        f: F,
+        default: D,
+        guard: &'g Guard,
+    ) -> &'g V
+    where
+        F: Fn(&V) -> V,
+        D: FnOnce() -> V,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(&key);
+        let mut default = Some(default);
+        // The default value, once made, and whether the last decision inserted it: a value that
+        // comes back (its insert lost a race) is kept only if it is the default.
+        let mut spare = None;
+        let mut offered_default = false;
+        let decide = |current: Option<&V>, rejected: Option<V>| {
+            if offered_default {
+                spare = rejected;
+            }
+            offered_default = current.is_none();
+            match current {
+                Some(value) => Operation::<V, ()>::Insert(f(value)),
+                None => Operation::Insert(spare.take().unwrap_or_else(|| {
+                    let default = default.take();
+                    default.expect("the default value comes back when its insert loses a race")()
+                })),
+            }
+        };
+        match self.raw.compute(hash, key, decide, guard) {
+            Compute::Inserted(new) | Compute::Updated { new, .. } => new,
+            Compute::Removed(_) | Compute::Unchanged | Compute::Aborted(()) => {
+                unreachable!("the decision is always to store")
+            }
+        }
+    }
+
+    /// Removes the key; returns the stored key and the removed value, which stay readable
+    /// under `guard`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let guard = map.guard();
+    /// map.insert(String::from("k"), 1, &guard);
+    /// assert_eq!(map.remove_entry("k", &guard), Some((&String::from("k"), &1)));
+    /// assert_eq!(map.remove_entry("k", &guard), None);
+    /// ```
+    pub fn remove_entry<'g, Q>(&'g self, key: &Q, guard: &'g Guard) -> Option<(&'g K, &'g V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        Self::check_guard(guard);
+        let hash = self.hash(key);
+        self.raw
+            .remove_entry(hash, |stored| stored.borrow() == key, guard)
     }
 
     /// An iterator over the entries (Go's `Range`).

@@ -5,6 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
+use crate::compute::{Compute, Operation};
 use crate::error::{CompareExchangeError, OccupiedError};
 use crate::iter::{Iter, Keys, Values};
 use crate::map::SnapMap;
@@ -325,6 +326,93 @@ where
         F: Fn(&V) -> V,
     {
         self.map.update(key, f, &self.guard)
+    }
+
+    /// [`SnapMap::compute`], under this handle's guard.
+    ///
+    /// # Panics
+    ///
+    /// As [`SnapMap::compute`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use snapmap::{Compute, Operation};
+    ///
+    /// let map = snapmap::SnapMap::new();
+    /// let m = map.pin();
+    /// let outcome = m.compute("k", |current| match current {
+    ///     None => Operation::<u32, ()>::Insert(1),
+    ///     Some(n) => Operation::Insert(n + 1),
+    /// });
+    /// assert!(matches!(outcome, Compute::Inserted(&1)));
+    /// ```
+    pub fn compute<F, T>(&self, key: K, f: F) -> Compute<'_, V, T>
+    where
+        F: FnMut(Option<&V>) -> Operation<V, T>,
+    {
+        self.map.compute(key, f, &self.guard)
+    }
+
+    /// [`SnapMap::update_or_insert`], under this handle's guard.
+    ///
+    /// # Panics
+    ///
+    /// As [`SnapMap::update_or_insert`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let m = map.pin();
+    /// m.update_or_insert("hits", |n| n + 1, 1);
+    /// assert_eq!(m.update_or_insert("hits", |n| n + 1, 1), &2);
+    /// ```
+    pub fn update_or_insert<F>(&self, key: K, f: F, default: V) -> &V
+    where
+        F: Fn(&V) -> V,
+    {
+        self.map.update_or_insert(key, f, default, &self.guard)
+    }
+
+    /// [`SnapMap::update_or_insert_with`], under this handle's guard.
+    ///
+    /// # Panics
+    ///
+    /// As [`SnapMap::update_or_insert_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let m = map.pin();
+    /// assert_eq!(m.update_or_insert_with("k", |n| n * 2, || 21), &21);
+    /// assert_eq!(m.update_or_insert_with("k", |n| n * 2, || 0), &42);
+    /// ```
+    pub fn update_or_insert_with<F, D>(&self, key: K, f: F, default: D) -> &V
+    where
+        F: Fn(&V) -> V,
+        D: FnOnce() -> V,
+    {
+        self.map.update_or_insert_with(key, f, default, &self.guard)
+    }
+
+    /// [`SnapMap::remove_entry`], under this handle's guard.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let map = snapmap::SnapMap::new();
+    /// let m = map.pin();
+    /// m.insert(7, "seven");
+    /// assert_eq!(m.remove_entry(&7), Some((&7, &"seven")));
+    /// ```
+    pub fn remove_entry<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.remove_entry(key, &self.guard)
     }
 
     /// See [`SnapMap::iter`].

@@ -18,6 +18,7 @@
 //! stale entry pointer, found through an old snapshot, harmless to every operation.
 
 use super::slot::{Slot, SlotBox};
+use crate::compute::Operation;
 use crate::sync::epoch::{Atomic, Guard, Shared};
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed};
 use crate::sync::{injected, UnsafeCell};
@@ -56,6 +57,23 @@ pub(crate) enum LoadOrStore<'g, V> {
     Loaded(&'g V, Pending<V>),
     /// The entry is expunged: only a store holding the lock may revive it.
     Expunged(Pending<V>),
+}
+
+/// The effect of [`Entry::compute`].
+pub(crate) enum Computed<'g, V, T> {
+    /// A value was stored in place of `old` (null: the entry was deleted).
+    Stored {
+        old: Shared<'g, Slot<V>>,
+        new: &'g V,
+    },
+    /// The live value `0` was removed.
+    Removed(Shared<'g, Slot<V>>),
+    /// Removal of a deleted entry: nothing to do.
+    Unchanged,
+    Aborted(T),
+    /// The entry is expunged: the key must be looked up again in the current snapshot. Carries
+    /// back the value of an `Insert` that lost a race.
+    Expunged(Option<V>),
 }
 
 /// A key and its value pointer.
@@ -262,6 +280,45 @@ impl<K, V> Entry<K, V> {
             match self.publish(current, SlotBox::new(f(value_of(current)?)), guard) {
                 Ok(stored) => return Some((current, stored)),
                 Err((found, _rejected)) => current = found,
+            }
+        }
+    }
+
+    /// Applies the decisions of `decide` to the value until one takes effect, by compare-and-swap.
+    /// `decide` sees the current value (`None`: deleted) and the value of its previous `Insert`
+    /// if that one lost a race (so that a caller can reuse it).
+    pub(crate) fn compute<'g, T>(
+        &self,
+        decide: &mut impl FnMut(Option<&'g V>, Option<V>) -> Operation<V, T>,
+        mut rejected: Option<V>,
+        guard: &'g Guard,
+    ) -> Computed<'g, V, T> {
+        let mut current = self.load_ptr(guard);
+        loop {
+            if is_expunged(current) {
+                return Computed::Expunged(rejected);
+            }
+            match decide(value_of(current), rejected.take()) {
+                Operation::Abort(aborted) => return Computed::Aborted(aborted),
+                Operation::Remove if current.is_null() => return Computed::Unchanged,
+                Operation::Remove => match self.value.compare_exchange(
+                    current,
+                    Shared::null(),
+                    AcqRel,
+                    Acquire,
+                    guard,
+                ) {
+                    Ok(_) => return Computed::Removed(current),
+                    Err(err) => current = err.current,
+                },
+                Operation::Insert(value) => match self.publish(current, SlotBox::new(value), guard)
+                {
+                    Ok(new) => return Computed::Stored { old: current, new },
+                    Err((found, cell)) => {
+                        current = found;
+                        rejected = Some(cell.into_value());
+                    }
+                },
             }
         }
     }

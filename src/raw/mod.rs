@@ -223,6 +223,32 @@ where
         self.shard(hash).remove(hash, eq, pred, shards, guard)
     }
 
+    /// Applies `decide`'s last decision about the key atomically.
+    pub(crate) fn compute<'g, T>(
+        &'g self,
+        hash: u64,
+        key: K,
+        decide: impl FnMut(Option<&'g V>, Option<V>) -> crate::compute::Operation<V, T>,
+        guard: &'g Guard,
+    ) -> crate::compute::Compute<'g, V, T>
+    where
+        K: Eq,
+    {
+        let shards = self.shard_count();
+        self.shard(hash).compute(hash, key, decide, shards, guard)
+    }
+
+    /// Removes the key; returns its key and the removed value.
+    pub(crate) fn remove_entry<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        guard: &'g Guard,
+    ) -> Option<(&'g K, &'g V)> {
+        let shards = self.shard_count();
+        self.shard(hash).remove_entry(hash, eq, shards, guard)
+    }
+
     /// Go's `CompareAndSwap`, generalized to a predicate.
     pub(crate) fn compare_exchange<'g>(
         &'g self,

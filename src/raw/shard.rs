@@ -6,12 +6,13 @@
 
 use std::cmp;
 
-use super::entry::{value_of, Entry, LoadOrStore, Pending};
+use super::entry::{value_of, Computed, Entry, LoadOrStore, Pending};
 use super::fresh::Fresh;
 use super::reclaim::{retire_snapshot, retire_value};
 use super::slot::{Slot, SlotBox};
 use super::table::{EntryPtr, Indexed, Snapshot, Table};
 use super::{entry, must_compact, signed, MERGE_FLOOR};
+use crate::compute::{Compute, Operation};
 use crate::stats::Stats;
 use crate::sync::epoch::{Atomic, Guard, Owned, Shared};
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
@@ -420,6 +421,83 @@ where
             self.compact_locked(&mut self.lock(), shards, false, guard);
         }
         value
+    }
+
+    /// Applies `decide`'s last decision about the key atomically (see [`Entry::compute`]): to its
+    /// entry by compare-and-swap, or, for an insert of an absent key, under the lock after
+    /// checking that it is still absent.
+    pub(crate) fn compute<'g, T>(
+        &'g self,
+        hash: u64,
+        key: K,
+        mut decide: impl FnMut(Option<&'g V>, Option<V>) -> Operation<V, T>,
+        shards: usize,
+        guard: &'g Guard,
+    ) -> Compute<'g, V, T>
+    where
+        K: Eq,
+    {
+        let mut eq = |stored: &K| *stored == key;
+        let mut rejected = None;
+        loop {
+            let (found, seen) = self.look(hash, &mut eq, guard);
+            if let Some(found) = found {
+                match found.compute(&mut decide, rejected.take(), guard) {
+                    Computed::Stored { old, new } => {
+                        return match value_of(old) {
+                            None => {
+                                self.revived();
+                                Compute::Inserted(new)
+                            }
+                            Some(old_value) => {
+                                // SAFETY: this thread's compare-and-swap unlinked `old`.
+                                unsafe { retire_value(old, guard) };
+                                Compute::Updated {
+                                    old: old_value,
+                                    new,
+                                }
+                            }
+                        };
+                    }
+                    Computed::Removed(old) => {
+                        return Compute::Removed(self.removed(old, shards, guard));
+                    }
+                    Computed::Unchanged => return Compute::Unchanged,
+                    Computed::Aborted(aborted) => return Compute::Aborted(aborted),
+                    // Found through a snapshot that has been replaced since: look again.
+                    Computed::Expunged(back) => {
+                        rejected = back;
+                        continue;
+                    }
+                }
+            }
+            let value = match decide(None, rejected.take()) {
+                Operation::Abort(aborted) => return Compute::Aborted(aborted),
+                Operation::Remove => return Compute::Unchanged,
+                Operation::Insert(value) => value,
+            };
+            let mut locked = self.lock();
+            if self.find_locked(&seen, hash, &mut eq, guard).is_some() {
+                // Inserted meanwhile: decide again on its value.
+                rejected = Some(value);
+                continue;
+            }
+            let stored = self.insert_new_locked(&mut locked, hash, key, SlotBox::new(value), guard);
+            return Compute::Inserted(stored);
+        }
+    }
+
+    /// Removes the key; returns its entry's key and the removed value.
+    pub(crate) fn remove_entry<'g>(
+        &'g self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+        shards: usize,
+        guard: &'g Guard,
+    ) -> Option<(&'g K, &'g V)> {
+        let found = self.find(hash, eq, guard)?;
+        let removed = found.delete_if(|_| true, guard)?;
+        Some((found.key(), self.removed(removed, shards, guard)))
     }
 
     /// Go's `CompareAndSwap`, generalized to a predicate.
