@@ -3,8 +3,6 @@
 //!
 //! Every test that writes ends with `__check_invariants`, called when no write is in flight.
 
-mod common;
-
 use std::borrow::Borrow;
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -15,8 +13,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use common::{settle, DropKey, DropVal, Tracker};
 use snapmap::{CompareExchangeError, Guard, MapRef, OccupiedError, SnapMap, Stats};
+use testkit::{settle, DropKey, DropVal, Tracker};
 
 type Map = SnapMap<u32, u32>;
 

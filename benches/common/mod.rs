@@ -5,8 +5,6 @@
 #![allow(dead_code)]
 
 pub mod peers;
-#[path = "../../tests/common/mod.rs"]
-mod test_common;
 
 use std::env;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -183,7 +181,7 @@ pub const fn scramble(mut x: u64) -> u64 {
 
 /// The integration tests' seeded xorshift64* generator: repeatable workloads, no extra
 /// dependency.
-pub use test_common::XorShift as Rng;
+pub use testkit::XorShift as Rng;
 
 /// Fisher-Yates shuffle of `items`, driven by `rng`.
 pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {

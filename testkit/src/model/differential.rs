@@ -12,7 +12,7 @@ use super::sequence::{self, assert_contents, Checker, Input, Model, Op};
 /// Iterating promotes a pending dirty table, so each step here starts from a map whose keys are
 /// all in the read snapshot; the `stats` target checks without iterating, and so covers keys
 /// that stay in the dirty table across steps.
-struct Contents;
+pub struct Contents;
 
 impl Checker for Contents {
     fn after<S: BuildHasher>(&mut self, map: &SnapMap<u32, u32, S>, model: &Model, op: &Op) {

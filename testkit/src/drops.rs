@@ -1,66 +1,15 @@
-//! Helpers shared by the integration tests: drop-counting keys and values, keys whose `Hash` or
-//! `Eq` panic, values whose `Drop` panics, epoch flushing and a small seeded PRNG.
-//!
-//! Each test binary uses only part of this module.
-#![allow(dead_code)]
+//! Keys and values that count their creations and drops, to check that the map drops every key
+//! and value exactly once, and never reads one after dropping it; keys whose `Hash` or `Eq`
+//! panic and values whose `Drop` panics.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::panic;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use snapmap::SnapMap;
-
-/// How long [`settle`] waits for deferred reclamation before giving up.
-pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Prefix of every panic message the tests raise on purpose; the hook installed by
-/// [`quiet_intentional_panics`] keeps those off stderr.
-pub const TRAP: &str = "intentional test panic";
-
-// ---------------------------------------------------------------------------------------------
-// Epoch flushing
-// ---------------------------------------------------------------------------------------------
-
-thread_local! {
-    /// A map kept only to obtain guards through the public API.
-    static PINNER: SnapMap<u8, u8> = SnapMap::new();
-}
-
-/// Pins this thread repeatedly and flushes its deferred garbage to the global collector, which
-/// advances the epoch and runs destructors whose objects no guard can still see.
-pub fn flush_epoch() {
-    PINNER.with(|pinner| {
-        // Under Miri, where each flush is costly, fewer per round; `settle` loops anyway.
-        for _ in 0..if cfg!(miri) { 4 } else { 64 } {
-            pinner.guard().flush();
-        }
-    });
-}
-
-/// Flushes the epoch, sleeping briefly between rounds, until `done` holds or
-/// [`SETTLE_TIMEOUT`] passes. Returns the last result of `done`; callers follow up with an
-/// exact assertion so a timeout reports the real numbers.
-pub fn settle(mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    loop {
-        flush_epoch();
-        if done() {
-            return true;
-        }
-        if start.elapsed() > SETTLE_TIMEOUT {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Drop accounting
-// ---------------------------------------------------------------------------------------------
+use crate::epoch::settle;
+use crate::panics::TRAP;
 
 /// Counts the objects created and dropped for one test, and remembers which ids were dropped so
 /// that a second drop of the same object is detected.
@@ -73,14 +22,17 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    /// A tracker with nothing counted yet, to share between the objects it counts.
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
+    /// Objects created so far.
     pub fn created(&self) -> usize {
         self.created.load(Ordering::SeqCst)
     }
 
+    /// Objects dropped so far (each counted once).
     pub fn dropped(&self) -> usize {
         self.dropped.load(Ordering::SeqCst)
     }
@@ -90,6 +42,7 @@ impl Tracker {
         self.created() - self.dropped()
     }
 
+    /// Drops of objects that had already been dropped: always 0 in a correct map.
     pub fn double_drops(&self) -> usize {
         self.double_drops.load(Ordering::SeqCst)
     }
@@ -148,6 +101,7 @@ pub struct Tracked {
 }
 
 impl Tracked {
+    /// A new object, counted by `tracker`.
     pub fn new(tracker: &Arc<Tracker>) -> Self {
         Self {
             id: tracker.register(),
@@ -171,8 +125,10 @@ impl Clone for Tracked {
 }
 
 impl Drop for Tracked {
+    // The canary's store must survive optimization even though the object dies here, and only
+    // a volatile write promises that.
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
-        // Volatile so that the store survives optimization even though the object dies here.
         // SAFETY: `self.canary` is a valid, aligned, initialized field of `self`.
         unsafe { std::ptr::write_volatile(&mut self.canary, DEAD) };
         self.tracker.record_drop(self.id);
@@ -183,11 +139,13 @@ impl Drop for Tracked {
 /// queried with `&u64`.
 #[derive(Debug, Clone)]
 pub struct DropKey {
+    /// The key's identity: what it hashes and compares as.
     pub k: u64,
     tracked: Tracked,
 }
 
 impl DropKey {
+    /// A key `k`, counted by `tracker`.
     pub fn new(k: u64, tracker: &Arc<Tracker>) -> Self {
         Self {
             k,
@@ -228,6 +186,7 @@ pub struct DropVal {
 }
 
 impl DropVal {
+    /// A value `v`, counted by `tracker`.
     pub fn new(v: u64, tracker: &Arc<Tracker>) -> Self {
         Self {
             v,
@@ -290,12 +249,15 @@ pub enum Trap {
 /// the key it looks for with every trap key in the table until it finds an equal one.
 #[derive(Debug)]
 pub struct TrapKey {
+    /// The key's identity: what it compares as (every trap key hashes alike).
     pub id: u64,
+    /// What this key does when hashed or compared.
     pub trap: Trap,
     tracked: Tracked,
 }
 
 impl TrapKey {
+    /// A key `id` with the trap `trap`, counted by `tracker`.
     pub fn new(id: u64, trap: Trap, tracker: &Arc<Tracker>) -> Self {
         Self {
             id,
@@ -330,79 +292,3 @@ impl PartialEq for TrapKey {
 }
 
 impl Eq for TrapKey {}
-
-// ---------------------------------------------------------------------------------------------
-// Panics
-// ---------------------------------------------------------------------------------------------
-
-/// Installs (once per process) a panic hook that stays silent for the panics the tests raise on
-/// purpose (messages starting with [`TRAP`]) and hands every other panic to the previous hook, so
-/// real failures are still reported in full. It stays installed: tests run in parallel threads
-/// of one process, so restoring the hook from one test would race with the others.
-pub fn quiet_intentional_panics() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied());
-            if !message.is_some_and(|m| m.starts_with(TRAP)) {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f`, expecting it to panic.
-#[track_caller]
-pub fn expect_panic<R>(what: &str, f: impl FnOnce() -> R) {
-    let result = panic::catch_unwind(panic::AssertUnwindSafe(f));
-    assert!(result.is_err(), "{what}: expected a panic");
-}
-
-/// Scales a workload's iteration count down under Miri, which runs code thousands of times
-/// slower; natively it is returned unchanged.
-pub const fn scaled(n: u64) -> u64 {
-    if cfg!(miri) {
-        n / 100 + 1
-    } else {
-        n
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Randomness
-// ---------------------------------------------------------------------------------------------
-
-/// A small seeded xorshift64* generator: reproducible workloads without extra dependencies.
-#[derive(Debug, Clone)]
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn new(seed: u64) -> Self {
-        // Mix the seed so that small consecutive seeds give unrelated streams; never zero.
-        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform enough in `0..n` for test workloads; `n` must be non-zero.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// True with probability `1 / n`.
-    pub fn one_in(&mut self, n: u64) -> bool {
-        self.below(n) == 0
-    }
-}

@@ -21,9 +21,9 @@ use std::thread;
 use arbitrary::{Arbitrary, Result, Unstructured};
 use snapmap::{CompareExchangeError, Guard, OccupiedError, SnapMap};
 
-use super::common::{DropKey, DropVal, Tracker};
 use super::sequence::{Colliding, Hashing, Sip};
 use super::stats::{assert_consistent, assert_settled};
+use crate::drops::{DropKey, DropVal, Tracker};
 
 /// Keys that every thread may touch: `0..SHARED_KEYS`.
 pub const SHARED_KEYS: u64 = 8;

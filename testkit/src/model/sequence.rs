@@ -1,6 +1,12 @@
 //! Single-threaded operation sequences, applied in step to a `SnapMap` and to a
 //! `std::collections::HashMap` model, with every return value compared.
 //!
+//! This is the one vocabulary and the one sequential model of the map: the proptest
+//! differential tests and the cargo-fuzz `differential` and `stats` targets all decode their
+//! input into an [`Input`] and hand it to [`run`]. A method added to the map gets a variant of
+//! [`Op`], an arm in [`apply`] (or [`apply_exclusive`]) and, for shared access, a method of
+//! [`Access`](super::access::Access).
+//!
 //! Single-key operations draw their keys from a small space so that keys collide and are
 //! revisited; bulk operations cover a wider range, so that mass removals leave more tombstones
 //! than the compaction floor (64) and dirty tables grow large enough to matter.
@@ -11,7 +17,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use snapmap::{CompareExchangeError, OccupiedError, SnapMap, Stats};
+use snapmap::{SnapMap, Stats};
+
+use super::access::{Access, Guarded};
+use super::stats::assert_settled;
 
 /// Keys of single-key operations: `0..KEYS`.
 pub const KEYS: u32 = 16;
@@ -86,10 +95,10 @@ impl<'a> Arbitrary<'a> for KeyRange {
     }
 }
 
-/// The value a `compare_exchange` expects.
+/// The value a `compare_exchange` expects, or the one value a `remove_if` predicate accepts.
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expected {
-    /// The key's current value (so the exchange succeeds when the key is present).
+    /// The key's current value (so the call succeeds when the key is present).
     Current,
     /// A given value (which may or may not be the current one).
     Given(Value),
@@ -117,8 +126,8 @@ pub enum Op {
     GetOrInsertWith(Key, Value),
     /// `remove`.
     Remove(Key),
-    /// `remove_if` with a predicate that accepts only this value.
-    RemoveIf(Key, Value),
+    /// `remove_if` with a predicate that accepts only the expected value.
+    RemoveIf(Key, Expected),
     /// `compare_exchange`.
     CompareExchange {
         /// The key.
@@ -202,15 +211,83 @@ impl BuildHasher for Colliding {
     }
 }
 
+/// How a sequence calls the map's shared-access methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Each call under a guard of its own ([`Guarded`]).
+    Guarded,
+    /// Every call through one [`MapRef`](snapmap::MapRef) from `pin`, kept across consecutive
+    /// shared-access steps (so nothing they retire is freed meanwhile) and dropped only before
+    /// a step that needs the map exclusively.
+    Pinned,
+}
+
+impl Op {
+    /// Whether the step needs `&mut` access to the map (or replaces it), so that no guard or
+    /// `MapRef` may be held across it.
+    pub fn exclusive(&self) -> bool {
+        matches!(
+            self,
+            Op::GetMut(..) | Op::ShrinkToFit | Op::Clone | Op::Extend(..)
+        )
+    }
+}
+
 /// A whole single-threaded test case.
-#[derive(Arbitrary, Clone, Debug, PartialEq, Eq)]
+///
+/// Encoded as one byte of setup (bit 0: the hasher, bit 1: the access style), one byte of
+/// capacity, then the steps: a case needs only two bytes, so that short fuzz inputs are not
+/// rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
     /// The map's hasher.
     pub hashing: Hashing,
+    /// How the shared-access methods are called.
+    pub style: Style,
     /// The capacity the map is created with.
     pub capacity: u8,
     /// The steps, in order.
     pub ops: Vec<Op>,
+}
+
+impl Input {
+    /// An input from its setup and capacity bytes, and its steps.
+    fn decoded(setup: u8, capacity: u8, ops: Vec<Op>) -> Self {
+        Input {
+            hashing: if setup & 1 == 0 {
+                Hashing::Sip
+            } else {
+                Hashing::Colliding
+            },
+            style: if setup & 2 == 0 {
+                Style::Guarded
+            } else {
+                Style::Pinned
+            },
+            capacity,
+            ops,
+        }
+    }
+}
+
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let (setup, capacity) = (u.arbitrary()?, u.arbitrary()?);
+        Ok(Input::decoded(setup, capacity, u.arbitrary()?))
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> Result<Self> {
+        let (setup, capacity) = (u.arbitrary()?, u.arbitrary()?);
+        Ok(Input::decoded(
+            setup,
+            capacity,
+            Vec::arbitrary_take_rest(u)?,
+        ))
+    }
+
+    fn size_hint(_depth: usize) -> (usize, Option<usize>) {
+        (2, None)
+    }
 }
 
 /// What a target checks after each step, besides what [`run`] always checks.
@@ -220,19 +297,20 @@ pub trait Checker {
 }
 
 /// Runs `input` against a map and the model. After every step it checks the map's internal
-/// invariants and its `len`, then calls `checker`; at the end it compares the contents the map
-/// gives back by value. Returns the map's final statistics.
+/// invariants, its `len` and the `Stats` that hold whenever no write is in flight, then calls
+/// `checker`; at the end it compares the contents the map gives back by value. Returns the
+/// map's final statistics.
 pub fn run(input: &Input, checker: &mut impl Checker) -> Stats {
     let capacity = usize::from(input.capacity);
     match input.hashing {
         Hashing::Sip => run_with(
             SnapMap::with_capacity_and_hasher(capacity, Sip::default()),
-            &input.ops,
+            input,
             checker,
         ),
         Hashing::Colliding => run_with(
             SnapMap::with_capacity_and_hasher(capacity, Colliding),
-            &input.ops,
+            input,
             checker,
         ),
     }
@@ -240,16 +318,27 @@ pub fn run(input: &Input, checker: &mut impl Checker) -> Stats {
 
 fn run_with<S: BuildHasher + Clone>(
     mut map: SnapMap<u32, u32, S>,
-    ops: &[Op],
+    input: &Input,
     checker: &mut impl Checker,
 ) -> Stats {
     let mut model = Model::new();
-    for op in ops {
-        apply(&mut map, &mut model, op);
-        map.__check_invariants();
-        assert_eq!(map.len(), model.len(), "len after {op:?}");
-        assert_eq!(map.is_empty(), model.is_empty(), "is_empty after {op:?}");
-        checker.after(&map, &model, op);
+    let mut rest = &input.ops[..];
+    while !rest.is_empty() {
+        // The longest run of shared-access steps, then at most one exclusive step.
+        let shared = rest.iter().take_while(|op| !op.exclusive()).count();
+        let (steps, tail) = rest.split_at(shared);
+        match input.style {
+            Style::Guarded => run_shared(&map, &Guarded(&map), &mut model, steps, checker),
+            Style::Pinned => run_shared(&map, &map.pin(), &mut model, steps, checker),
+        }
+        rest = match tail.split_first() {
+            Some((op, tail)) => {
+                apply_exclusive(&mut map, &mut model, op);
+                check_step(&map, &model, op, checker);
+                tail
+            }
+            None => tail,
+        };
     }
     let stats = map.stats();
     let left = sorted(map.into_iter().collect());
@@ -259,6 +348,34 @@ fn run_with<S: BuildHasher + Clone>(
         "the entries moved out at the end"
     );
     stats
+}
+
+/// Applies the shared-access `steps` through `access`, checking after each.
+fn run_shared<S: BuildHasher>(
+    map: &SnapMap<u32, u32, S>,
+    access: &impl Access,
+    model: &mut Model,
+    steps: &[Op],
+    checker: &mut impl Checker,
+) {
+    for op in steps {
+        apply(map, access, model, op);
+        check_step(map, model, op, checker);
+    }
+}
+
+/// What holds after every step, whatever it was.
+fn check_step<S: BuildHasher>(
+    map: &SnapMap<u32, u32, S>,
+    model: &Model,
+    op: &Op,
+    checker: &mut impl Checker,
+) {
+    map.__check_invariants();
+    assert_eq!(map.len(), model.len(), "len after {op:?}");
+    assert_eq!(map.is_empty(), model.is_empty(), "is_empty after {op:?}");
+    assert_settled(&map.stats());
+    checker.after(map, model, op);
 }
 
 /// Sorts `items`.
@@ -282,85 +399,75 @@ pub fn assert_contents(entries: impl Iterator<Item = (u32, u32)>, model: &Model,
     assert_eq!(entries, model_entries(model), "contents after {op:?}");
 }
 
-/// Applies `op` to `map` and to `model`, asserting that every result agrees.
-pub fn apply<S: BuildHasher + Clone>(map: &mut SnapMap<u32, u32, S>, model: &mut Model, op: &Op) {
-    let guard = &map.guard();
+/// Applies the shared-access step `op` to the map, through `access`, and to `model`, asserting
+/// that every result agrees. `map` is the same map, for what `access` does not offer (`stats`).
+///
+/// # Panics
+///
+/// On a disagreement, and if `op` is [`exclusive`](Op::exclusive).
+pub fn apply<S: BuildHasher>(
+    map: &SnapMap<u32, u32, S>,
+    access: &impl Access,
+    model: &mut Model,
+    op: &Op,
+) {
     match *op {
         Op::Insert(Key(k), Value(v)) => {
-            assert_eq!(
-                map.insert(k, v, guard).copied(),
-                model.insert(k, v),
-                "{op:?}"
-            );
+            assert_eq!(access.insert(k, v), model.insert(k, v), "{op:?}");
         }
-        Op::Get(Key(k)) => assert_eq!(map.get(&k, guard), model.get(&k), "{op:?}"),
+        Op::Get(Key(k)) => assert_eq!(access.get(k), model.get(&k).copied(), "{op:?}"),
         Op::GetKeyValue(Key(k)) => assert_eq!(
-            map.get_key_value(&k, guard),
-            model.get_key_value(&k),
+            access.get_key_value(k),
+            model.get_key_value(&k).map(|(&k, &v)| (k, v)),
             "{op:?}"
         ),
         Op::ContainsKey(Key(k)) => {
-            assert_eq!(map.contains_key(&k), model.contains_key(&k), "{op:?}");
+            assert_eq!(access.contains_key(k), model.contains_key(&k), "{op:?}");
         }
         Op::GetCloned(Key(k)) => {
-            assert_eq!(map.get_cloned(&k), model.get(&k).copied(), "{op:?}");
+            assert_eq!(access.get_cloned(k), model.get(&k).copied(), "{op:?}");
         }
         Op::GetOrInsert(Key(k), Value(v)) => assert_eq!(
-            *map.get_or_insert(k, v, guard),
+            access.get_or_insert(k, v),
             *model.entry(k).or_insert(v),
             "{op:?}"
         ),
         Op::TryInsert(Key(k), Value(v)) => {
-            let got = match map.try_insert(k, v, guard) {
-                Ok(&stored) => Ok(stored),
-                Err(OccupiedError {
-                    current,
-                    not_inserted,
-                }) => Err((*current, not_inserted)),
-            };
             let expected = match model.get(&k) {
                 Some(&current) => Err((current, v)),
                 None => Ok(*model.entry(k).or_insert(v)),
             };
-            assert_eq!(got, expected, "{op:?}");
+            assert_eq!(access.try_insert(k, v), expected, "{op:?}");
         }
         Op::GetOrInsertWith(Key(k), Value(v)) => {
             let calls = Cell::new(0);
-            let got = *map.get_or_insert_with(
-                k,
-                || {
-                    calls.set(calls.get() + 1);
-                    v
-                },
-                guard,
-            );
+            let got = access.get_or_insert_with(k, || {
+                calls.set(calls.get() + 1);
+                v
+            });
             let absent = !model.contains_key(&k);
             assert_eq!(got, *model.entry(k).or_insert(v), "{op:?}");
             assert_eq!(calls.get(), usize::from(absent), "closure calls of {op:?}");
         }
-        Op::Remove(Key(k)) => {
-            assert_eq!(map.remove(&k, guard).copied(), model.remove(&k), "{op:?}");
-        }
-        Op::RemoveIf(Key(k), Value(x)) => {
-            let mut judged = Vec::new();
-            let removed = map
-                .remove_if(
-                    &k,
-                    |&v| {
-                        judged.push(v);
-                        v == x
-                    },
-                    guard,
-                )
-                .copied();
+        Op::Remove(Key(k)) => assert_eq!(access.remove(k), model.remove(&k), "{op:?}"),
+        Op::RemoveIf(Key(k), expected) => {
             let current = model.get(&k).copied();
+            let accepted = match expected {
+                Expected::Current => current.unwrap_or(0),
+                Expected::Given(Value(v)) => v,
+            };
+            let mut judged = Vec::new();
+            let removed = access.remove_if(k, |&v| {
+                judged.push(v);
+                v == accepted
+            });
             // Without contention the predicate runs once on the current value, or not at all.
             assert_eq!(judged, Vec::from_iter(current), "predicate calls of {op:?}");
-            let expected = current.filter(|&v| v == x);
-            if expected.is_some() {
+            let want = current.filter(|&v| v == accepted);
+            if want.is_some() {
                 model.remove(&k);
             }
-            assert_eq!(removed, expected, "{op:?}");
+            assert_eq!(removed, want, "{op:?}");
         }
         Op::CompareExchange {
             key: Key(k),
@@ -372,30 +479,20 @@ pub fn apply<S: BuildHasher + Clone>(map: &mut SnapMap<u32, u32, S>, model: &mut
                 Expected::Current => current.unwrap_or(0),
                 Expected::Given(Value(v)) => v,
             };
-            let got = match map.compare_exchange(&k, &expected, new, guard) {
-                Ok(&previous) => Ok(previous),
-                Err(CompareExchangeError { current, new }) => Err((current.copied(), new)),
-            };
             let want = if current == Some(expected) {
                 model.insert(k, new);
                 Ok(expected)
             } else {
                 Err((current, new))
             };
-            assert_eq!(got, want, "{op:?}");
+            assert_eq!(access.compare_exchange(k, expected, new), want, "{op:?}");
         }
         Op::Update(Key(k), Value(delta)) => {
             let seen = RefCell::new(Vec::new());
-            let got = map
-                .update(
-                    &k,
-                    |&v| {
-                        seen.borrow_mut().push(v);
-                        (v + delta) % VALUES
-                    },
-                    guard,
-                )
-                .copied();
+            let got = access.update(k, |&v| {
+                seen.borrow_mut().push(v);
+                (v + delta) % VALUES
+            });
             let current = model.get(&k).copied();
             // Without contention `f` runs once on the current value, or not at all.
             assert_eq!(seen.into_inner(), Vec::from_iter(current), "{op:?} calls");
@@ -408,7 +505,7 @@ pub fn apply<S: BuildHasher + Clone>(map: &mut SnapMap<u32, u32, S>, model: &mut
         Op::Retain(Value(divisor)) => {
             let keep = |k: u32, v: u32| (k + v) % (divisor + 2) != 0;
             let mut judged = Vec::new();
-            map.retain(|&k, &v| {
+            access.retain(|&k, &v| {
                 judged.push((k, v));
                 keep(k, v)
             });
@@ -421,25 +518,63 @@ pub fn apply<S: BuildHasher + Clone>(map: &mut SnapMap<u32, u32, S>, model: &mut
             model.retain(|&k, &mut v| keep(k, v));
         }
         Op::Clear => {
-            map.clear();
+            access.clear();
             model.clear();
         }
-        Op::Iter => assert_contents(map.iter(guard).map(|(&k, &v)| (k, v)), model, op),
+        Op::Iter => assert_contents(access.entries().into_iter(), model, op),
         Op::Keys => assert_eq!(
-            sorted(map.keys(guard).copied().collect()),
+            access.keys(),
             sorted(model.keys().copied().collect()),
             "{op:?}"
         ),
         Op::Values => assert_eq!(
-            sorted(map.values(guard).copied().collect()),
+            access.values(),
             sorted(model.values().copied().collect()),
             "{op:?}"
         ),
         Op::Len => {
-            assert_eq!(map.len(), model.len(), "{op:?}");
-            assert_eq!(map.is_empty(), model.is_empty(), "{op:?}");
+            assert_eq!(access.len(), model.len(), "{op:?}");
+            assert_eq!(access.is_empty(), model.is_empty(), "{op:?}");
             assert_eq!(map.stats().len, model.len(), "{op:?}");
         }
+        Op::InsertRange(range, Value(v)) => {
+            for k in range.keys() {
+                assert_eq!(access.insert(k, v), model.insert(k, v), "{op:?}");
+            }
+        }
+        Op::RemoveRange(range) => {
+            for k in range.keys() {
+                assert_eq!(access.remove(k), model.remove(&k), "{op:?}");
+            }
+        }
+        Op::MissBurst(Key(k)) => {
+            for _ in 0..=map.stats().dirty_len {
+                assert_eq!(access.get(k), model.get(&k).copied(), "{op:?}");
+            }
+        }
+        Op::AbsentBurst => {
+            for _ in 0..=map.stats().dirty_len {
+                assert_eq!(access.get(ABSENT), None, "{op:?}");
+            }
+        }
+        Op::GetMut(..) | Op::ShrinkToFit | Op::Clone | Op::Extend(..) => {
+            panic!("{op:?} needs the map exclusively: apply_exclusive runs it")
+        }
+    }
+}
+
+/// Applies the [`exclusive`](Op::exclusive) step `op` to `map` and to `model`, asserting that
+/// every result agrees.
+///
+/// # Panics
+///
+/// On a disagreement, and if `op` is not exclusive.
+pub fn apply_exclusive<S: BuildHasher + Clone>(
+    map: &mut SnapMap<u32, u32, S>,
+    model: &mut Model,
+    op: &Op,
+) {
+    match *op {
         Op::GetMut(Key(k), Value(v)) => assert_eq!(
             map.get_mut(&k).map(|slot| std::mem::replace(slot, v)),
             model.get_mut(&k).map(|slot| std::mem::replace(slot, v)),
@@ -451,29 +586,6 @@ pub fn apply<S: BuildHasher + Clone>(map: &mut SnapMap<u32, u32, S>, model: &mut
             map.extend(range.keys().map(|k| (k, v)));
             model.extend(range.keys().map(|k| (k, v)));
         }
-        Op::InsertRange(range, Value(v)) => {
-            for k in range.keys() {
-                assert_eq!(
-                    map.insert(k, v, guard).copied(),
-                    model.insert(k, v),
-                    "{op:?}"
-                );
-            }
-        }
-        Op::RemoveRange(range) => {
-            for k in range.keys() {
-                assert_eq!(map.remove(&k, guard).copied(), model.remove(&k), "{op:?}");
-            }
-        }
-        Op::MissBurst(Key(k)) => {
-            for _ in 0..=map.stats().dirty_len {
-                assert_eq!(map.get(&k, guard), model.get(&k), "{op:?}");
-            }
-        }
-        Op::AbsentBurst => {
-            for _ in 0..=map.stats().dirty_len {
-                assert_eq!(map.get(&ABSENT, guard), None, "{op:?}");
-            }
-        }
+        _ => panic!("{op:?} is a shared-access step: apply runs it"),
     }
 }
