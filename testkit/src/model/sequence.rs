@@ -7,6 +7,10 @@
 //! [`Op`], an arm in [`apply`] (or [`apply_exclusive`]) and, for shared access, a method of
 //! [`Access`](super::access::Access).
 //!
+//! Every new variant changes how the fuzzer's bytes decode (a derived enum picks its variant
+//! from a fraction of the variant count), so the checked-in seeds then mean other steps: add it
+//! at the end, and re-minimize the seeds as `fuzz/README.md` says.
+//!
 //! Single-key operations draw their keys from a small space so that keys collide and are
 //! revisited; bulk operations cover a wider range, so that mass removals leave more tombstones
 //! than the compaction floor (64) and dirty tables grow large enough to matter.
@@ -102,6 +106,16 @@ pub enum Expected {
     Current,
     /// A given value (which may or may not be the current one).
     Given(Value),
+}
+
+impl Expected {
+    /// The value expected when the key's current value is `current` (`None`: absent).
+    pub fn value(self, current: Option<u32>) -> u32 {
+        match self {
+            Expected::Current => current.unwrap_or(0),
+            Expected::Given(Value(v)) => v,
+        }
+    }
 }
 
 /// One step of a sequence: a call of the map's API, or a short burst of calls aimed at one of
@@ -452,10 +466,7 @@ pub fn apply<S: BuildHasher>(
         Op::Remove(Key(k)) => assert_eq!(access.remove(k), model.remove(&k), "{op:?}"),
         Op::RemoveIf(Key(k), expected) => {
             let current = model.get(&k).copied();
-            let accepted = match expected {
-                Expected::Current => current.unwrap_or(0),
-                Expected::Given(Value(v)) => v,
-            };
+            let accepted = expected.value(current);
             let mut judged = Vec::new();
             let removed = access.remove_if(k, |&v| {
                 judged.push(v);
@@ -475,10 +486,7 @@ pub fn apply<S: BuildHasher>(
             new: Value(new),
         } => {
             let current = model.get(&k).copied();
-            let expected = match expected {
-                Expected::Current => current.unwrap_or(0),
-                Expected::Given(Value(v)) => v,
-            };
+            let expected = expected.value(current);
             let want = if current == Some(expected) {
                 model.insert(k, new);
                 Ok(expected)
