@@ -1,7 +1,9 @@
 //! Shared by every benchmark binary: the size knob, the hasher, key generation, and the harness
 //! that runs one timed section on several threads.
 //!
-//! Each bench binary uses only part of this module.
+//! Each bench binary compiles this module as its own `mod common` and uses only part of it,
+//! hence the `allow`. (It stays here rather than in testkit: it wraps the peer maps and
+//! criterion, which the tests and fuzz targets must not depend on.)
 #![allow(dead_code)]
 
 pub mod peers;
