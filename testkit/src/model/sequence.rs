@@ -388,7 +388,9 @@ fn check_step<S: BuildHasher>(
     map.__check_invariants();
     assert_eq!(map.len(), model.len(), "len after {op:?}");
     assert_eq!(map.is_empty(), model.is_empty(), "is_empty after {op:?}");
-    assert_settled(&map.stats());
+    let stats = map.stats();
+    assert_eq!(stats.len, model.len(), "stats after {op:?}: {stats}");
+    assert_settled(&stats);
     checker.after(map, model, op);
 }
 
