@@ -315,18 +315,19 @@ pub trait Checker {
 /// `checker`; at the end it compares the contents the map gives back by value. Returns the
 /// map's final statistics.
 pub fn run(input: &Input, checker: &mut impl Checker) -> Stats {
-    let capacity = usize::from(input.capacity);
     match input.hashing {
-        Hashing::Sip => run_with(
-            SnapMap::with_capacity_and_hasher(capacity, Sip::default()),
-            input,
-            checker,
-        ),
-        Hashing::Colliding => run_with(
-            SnapMap::with_capacity_and_hasher(capacity, Colliding),
-            input,
-            checker,
-        ),
+        Hashing::Sip => run_with(new_map::<Sip>(input.capacity), input, checker),
+        Hashing::Colliding => run_with(new_map::<Colliding>(input.capacity), input, checker),
+    }
+}
+
+/// A map with capacity `capacity`, made by each constructor in turn: `Default` for 0,
+/// `with_hasher` for 1, `with_capacity_and_hasher` otherwise.
+fn new_map<S: BuildHasher + Default>(capacity: u8) -> SnapMap<u32, u32, S> {
+    match capacity {
+        0 => SnapMap::default(),
+        1 => SnapMap::with_hasher(S::default()),
+        n => SnapMap::with_capacity_and_hasher(usize::from(n), S::default()),
     }
 }
 
