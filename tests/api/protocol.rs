@@ -7,7 +7,7 @@
 use snapmap::{SnapMap, Stats};
 use testkit::{settle, DropKey, DropVal, Tracker};
 
-use crate::states::promote;
+use crate::states::{promote, promoted};
 use crate::{entries, Map, ABSENT};
 
 /// A new map's stats are all zero, and `Stats` prints a one-line summary.
@@ -70,12 +70,8 @@ fn missed_reads_promote_the_dirty_map() {
 /// builds one from the snapshot and marks the map amended.
 #[test]
 fn new_key_after_promotion_builds_dirty_map() {
-    let map = Map::new();
+    let map = promoted(0..10);
     let g = map.guard();
-    for k in 0..10 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     let promoted = map.stats();
     assert_eq!(promoted.dirty_len, 0);
 
@@ -104,12 +100,8 @@ fn new_key_after_promotion_builds_dirty_map() {
 /// tombstones by `max(64, len)`.
 #[test]
 fn mass_removal_compacts_without_insert() {
-    let map = Map::new();
+    let map = promoted(0..1000);
     let g = map.guard();
-    for k in 0..1000 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     let before = map.stats();
     assert_eq!((before.read_slots, before.tombstones), (1000, 0));
     for k in 0..1000 {
@@ -138,12 +130,8 @@ fn mass_removal_compacts_without_insert() {
 /// most 64 tombstones.
 #[test]
 fn removing_everything_leaves_few_tombstones() {
-    let map = Map::new();
+    let map = promoted(0..600);
     let g = map.guard();
-    for k in 0..600 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     for k in 600..1200 {
         map.insert(k, k, &g); // dirty map only
     }
@@ -190,12 +178,8 @@ fn removing_everything_frees_keys_and_values() {
 /// a dirty map.
 #[test]
 fn tombstone_revived_before_dirty_build() {
-    let map = Map::new();
+    let map = promoted(0..10);
     let g = map.guard();
-    for k in 0..10 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     map.remove(&3, &g);
     let removed = map.stats();
     assert_eq!((removed.tombstones, removed.read_slots), (1, 10));
@@ -213,12 +197,8 @@ fn tombstone_revived_before_dirty_build() {
 /// promotion.
 #[test]
 fn tombstone_revived_after_dirty_build() {
-    let map = Map::new();
+    let map = promoted(0..10);
     let g = map.guard();
-    for k in 0..10 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     map.remove(&3, &g);
     map.insert(100, 100, &g); // dirty build: 3 becomes expunged
     let built = map.stats();

@@ -231,16 +231,24 @@ where
     assert!(!stats.amended, "missed reads did not promote: {stats}");
 }
 
+/// A map holding `keys`, each mapped to itself, all in the read snapshot (promoted).
+pub fn promoted(keys: std::ops::Range<u32>) -> Map {
+    let map = Map::new();
+    let g = map.guard();
+    for k in keys {
+        map.insert(k, k, &g);
+    }
+    drop(g);
+    promote(&map, &ABSENT);
+    map
+}
+
 /// A map whose entries are in every internal state at once, and the std model of its contents:
 /// live in the read snapshot, deleted (tombstones, also in the dirty table), expunged
 /// (tombstones missing from the dirty table), live in the dirty table only, and overwritten.
 pub fn mixed_map() -> (Map, BTreeMap<u32, u32>) {
-    let map = Map::new();
+    let map = promoted(0..20);
     let g = map.guard();
-    for k in 0..20 {
-        map.insert(k, k, &g);
-    }
-    promote(&map, &ABSENT);
     for k in 0..3 {
         map.remove(&k, &g);
     }
