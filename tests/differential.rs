@@ -22,7 +22,9 @@ fn op() -> impl Strategy<Value = Op> {
         .prop_map(|bytes| decode::<Op>(&bytes).expect("any 16 bytes decode into a step"))
 }
 
-/// A sequence of up to 255 steps with the access style `style`.
+/// A sequence of up to 127 steps with the access style `style`. (Fewer than the 255 cheap steps
+/// this test once drew: a bulk step here covers up to 256 keys, and the invariant check after
+/// it walks them all.)
 ///
 /// One case in eight uses the colliding hasher: with four hashes for up to 256 keys every
 /// lookup walks a long chain, which makes those cases several times slower.
@@ -31,7 +33,7 @@ fn input(style: Style) -> impl Strategy<Value = Input> {
     (
         hashing,
         any::<u8>(),
-        proptest::collection::vec(op(), 1..256),
+        proptest::collection::vec(op(), 1..128),
     )
         .prop_map(move |(hashing, capacity, ops)| Input {
             hashing,
