@@ -19,11 +19,11 @@
 //!
 //! `SNAPMAP_BENCH=quick` does 200,000 churn operations; `--test` runs tiny sizes and writes
 //! nothing. Results go to `memory.json` in the bench output directory.
+#![allow(unsafe_code)] // a `GlobalAlloc` wrapper and `malloc_usable_size`
 
 mod common;
 
-#[path = "../tests/common/counting_alloc.rs"]
-mod counting_alloc;
+use testkit::alloc as counting_alloc;
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};

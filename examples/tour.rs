@@ -22,8 +22,7 @@ const BATCH: u64 = 64;
 
 type Record = [u8; 64];
 
-#[path = "../tests/common/counting_alloc.rs"]
-mod counting_alloc;
+use testkit::alloc as counting_alloc;
 
 #[global_allocator]
 static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;

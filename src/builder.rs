@@ -1,4 +1,5 @@
 //! Configuring a map before it is built: capacity, shard count and hasher.
+#![forbid(unsafe_code)]
 
 use std::collections::hash_map::RandomState;
 use std::fmt;

@@ -1,5 +1,6 @@
 //! The vocabulary of [`SnapMap::compute`](crate::SnapMap::compute): what the closure decides, and
 //! what happened.
+#![forbid(unsafe_code)]
 
 /// What a [`compute`](crate::SnapMap::compute) closure decides to do with the key.
 ///

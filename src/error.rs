@@ -1,4 +1,5 @@
 //! Errors that hand the caller's value back.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! Iterators over a map: borrowed ones that walk a read snapshot under a guard, and the owning
 //! one.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::iter::FusedIterator;

@@ -1,4 +1,5 @@
 //! The public map type and its shared-access API.
+#![forbid(unsafe_code)]
 
 use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;

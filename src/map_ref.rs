@@ -1,4 +1,5 @@
 //! `MapRef`: a map borrowed together with a guard of its own.
+#![forbid(unsafe_code)]
 
 use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;

@@ -1,4 +1,5 @@
 //! `Serialize` and `Deserialize` as a plain map (cargo feature `serde`).
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};

@@ -1,4 +1,5 @@
 //! What the map can say about its own memory and history.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 

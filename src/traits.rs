@@ -1,4 +1,5 @@
 //! Standard trait implementations for `SnapMap`.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};

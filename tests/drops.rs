@@ -4,17 +4,15 @@
 //!
 //! Each test counts its own objects with its own [`Tracker`]s, so tests may run in parallel.
 
-mod common;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-use common::{
+use snapmap::{Guard, SnapMap};
+use testkit::{
     expect_panic, quiet_intentional_panics, DropKey, DropVal, Tracker, Trap, TrapKey, XorShift,
 };
-use snapmap::{Guard, SnapMap};
 
 /// One tracker for keys, one for values.
 fn trackers() -> (Arc<Tracker>, Arc<Tracker>) {
@@ -27,7 +25,7 @@ fn trackers() -> (Arc<Tracker>, Arc<Tracker>) {
 #[test]
 fn concurrent_workload_drops_everything_exactly_once() {
     const THREADS: u64 = 4;
-    const OPS: u64 = common::scaled(20_000);
+    const OPS: u64 = testkit::scaled(20_000);
     const KEYS: u64 = 256;
     let (keys, vals) = trackers();
     let map: SnapMap<DropKey, DropVal> = SnapMap::new();
@@ -157,7 +155,7 @@ fn overwrite_remove_clear_and_drop_count_exactly() {
         assert_eq!(old.map(DropVal::v), Some(k));
     }
     // `guard` still sees the overwritten values: they must not be dropped yet.
-    common::flush_epoch();
+    testkit::flush_epoch();
     assert_eq!(
         vals.live(),
         (N + N / 2) as usize,
@@ -176,7 +174,7 @@ fn overwrite_remove_clear_and_drop_count_exactly() {
     map.__check_invariants();
     assert_eq!(map.len(), 0);
     vals.assert_all_dropped("values after removing everything");
-    common::settle(|| keys.live() <= 64);
+    testkit::settle(|| keys.live() <= 64);
     assert!(
         keys.live() <= 64,
         "{} keys alive after deleting everything ({})",
@@ -437,14 +435,14 @@ fn tiny_values_drop_exactly_once() {
             drop(two);
         }
     }
-    common::settle(|| live() == 400);
+    testkit::settle(|| live() == 400);
     assert_eq!(
         live(),
         400,
         "200 zero-sized and 200 one-byte values in the maps"
     );
     zsts.clear();
-    common::settle(|| live() == 200);
+    testkit::settle(|| live() == 200);
     assert_eq!(live(), 200, "after clearing the zero-sized values");
     let pairs: Vec<(u32, Byte)> = bytes.into_iter().collect();
     assert_eq!(pairs.len(), 200);
@@ -453,7 +451,7 @@ fn tiny_values_drop_exactly_once() {
         .all(|(k, b)| b.0 == if *k < 100 { 3 } else { *k as u8 }));
     drop(pairs);
     drop(zsts);
-    common::settle(|| live() == 0);
+    testkit::settle(|| live() == 0);
     assert_eq!(live(), 0, "created and dropped differ");
 }
 
@@ -660,7 +658,7 @@ fn panicking_closures_leave_the_map_usable() {
         let context = format!("{layout:?}");
 
         expect_panic("get_or_insert_with on an absent key", || {
-            map.get_or_insert_with(key(1000), || panic!("{}: closure", common::TRAP), &guard)
+            map.get_or_insert_with(key(1000), || panic!("{}: closure", testkit::TRAP), &guard)
         });
         assert!(map.get(&key(1000), &guard).is_none());
         // On a present key the closure does not run.
@@ -669,7 +667,7 @@ fn panicking_closures_leave_the_map_usable() {
         assert_eq!(current.v(), 2);
 
         expect_panic("update", || {
-            map.update(&key(3), |_| panic!("{}: closure", common::TRAP), &guard)
+            map.update(&key(3), |_| panic!("{}: closure", testkit::TRAP), &guard)
         });
         assert!(map
             .update(
@@ -680,7 +678,7 @@ fn panicking_closures_leave_the_map_usable() {
             .is_none());
 
         expect_panic("remove_if", || {
-            map.remove_if(&key(4), |_| panic!("{}: closure", common::TRAP), &guard)
+            map.remove_if(&key(4), |_| panic!("{}: closure", testkit::TRAP), &guard)
         });
         drop(guard);
         assert_usable(&map, &keys, &vals, &context);
@@ -693,7 +691,7 @@ fn panicking_closures_leave_the_map_usable() {
             map.retain(|k, v| {
                 assert_eq!(k.id, v.v());
                 if visited.len() == 4 {
-                    panic!("{}: retain", common::TRAP);
+                    panic!("{}: retain", testkit::TRAP);
                 }
                 visited.push(k.id);
                 k.id % 2 == 0

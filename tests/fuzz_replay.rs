@@ -1,21 +1,17 @@
 //! Replays the fuzz targets' checked-in inputs (`fuzz/seeds/TARGET/` and
 //! `fuzz/regressions/TARGET/`) through the targets' own checking code, on stable Rust.
 //!
-//! The checks live in `fuzz/src/` and are included here as a module, so a regression input
+//! The checks live in `testkit::model`, which the fuzz targets call too, so a regression input
 //! fails this test exactly as it failed the fuzzer. Inputs are decoded the way `libfuzzer-sys`
 //! decodes them.
 #![cfg(not(miri))] // reads files, and the concurrent target runs real threads
 
-#[path = "../fuzz/src/lib.rs"]
-mod fuzz;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use arbitrary::{Arbitrary, Unstructured};
 use snapmap::Stats;
-
-use fuzz::{concurrent, differential, sequence, stats};
+use testkit::arbitrary::Arbitrary;
+use testkit::model::{concurrent, decode, differential, sequence, stats};
 
 /// The checked-in inputs of `target`, with their paths, in a stable order.
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -34,15 +30,6 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     }
     found.sort();
     found
-}
-
-/// Decodes `bytes` as `libfuzzer-sys` does before calling a target; `None` where the fuzzer
-/// would reject the input without running it.
-fn decode<'a, T: Arbitrary<'a>>(bytes: &'a [u8]) -> Option<T> {
-    if bytes.len() < T::size_hint(0).0 {
-        return None;
-    }
-    T::arbitrary_take_rest(Unstructured::new(bytes)).ok()
 }
 
 /// Runs `check` on every input of `target`; each must decode (a seed the fuzzer would reject

@@ -4,16 +4,11 @@
 //! The allocator counts the whole process, so the measuring tests hold a common lock and run
 //! one at a time. Run with `--nocapture` to see the figures.
 
-mod common;
-
 use std::sync::Mutex;
 
 use snapmap::SnapMap;
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
-use counting_alloc::{live, Counting};
+use testkit::alloc::{live, Counting};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -21,7 +16,7 @@ static ALLOCATOR: Counting = Counting;
 /// Serializes the tests that measure the heap.
 static MEASURING: Mutex<()> = Mutex::new(());
 
-const ENTRIES: u64 = common::scaled(100_000);
+const ENTRIES: u64 = testkit::scaled(100_000);
 const VALUE: usize = 64;
 /// How far above the empty map's heap a map emptied by deletes may stay.
 const SLACK: isize = 64 * 1024;
@@ -38,12 +33,12 @@ struct Figures {
 /// An empty map and the heap it occupies, measured after this thread has pinned (so the epoch
 /// collector's per-thread state is part of the baseline).
 fn empty_map() -> (Map, isize) {
-    common::flush_epoch();
+    testkit::flush_epoch();
     let map = Map::new();
     drop(map.guard());
-    common::flush_epoch();
+    testkit::flush_epoch();
     let baseline = live();
-    counting_alloc::reset_peak();
+    testkit::alloc::reset_peak();
     (map, baseline)
 }
 
@@ -80,7 +75,7 @@ fn fill_and_drain(map: &Map, keys: std::ops::Range<u64>) -> isize {
 /// Waits for the epoch to advance until the heap is back within [`SLACK`] of `baseline`, then
 /// checks the map is empty with at most 64 tombstones, prints the figures and asserts the bound.
 fn assert_heap_returned(name: &str, map: &Map, figures: Figures) {
-    common::settle(|| live() - figures.baseline <= SLACK);
+    testkit::settle(|| live() - figures.baseline <= SLACK);
     let after = live();
     let Figures {
         baseline,
@@ -118,7 +113,7 @@ fn removing_everything_returns_the_heap() {
     let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let (map, baseline) = empty_map();
     let full = fill_and_drain(&map, 0..ENTRIES);
-    let peak = counting_alloc::peak();
+    let peak = testkit::alloc::peak();
     let figures = Figures {
         baseline,
         full,
@@ -135,7 +130,7 @@ fn removing_everything_then_churning_new_keys_returns_the_heap() {
     let (map, baseline) = empty_map();
     let full = fill_and_drain(&map, 0..ENTRIES);
     fill_and_drain(&map, ENTRIES..ENTRIES + 1000);
-    let peak = counting_alloc::peak();
+    let peak = testkit::alloc::peak();
     let figures = Figures {
         baseline,
         full,

@@ -3,15 +3,13 @@
 //!
 //! Sized for a small machine and a debug build: every loop is bounded by an operation count.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::thread;
 
-use common::XorShift;
 use snapmap::{Guard, SnapMap};
+use testkit::XorShift;
 
 /// Keys `1..=KEYS` are used by the mixed workload.
 const KEYS: u64 = 1024;
@@ -20,7 +18,7 @@ const KEYS: u64 = 1024;
 const THREADS: u64 = 6;
 
 /// Operations per thread in the mixed workload.
-const OPS: u64 = common::scaled(20_000);
+const OPS: u64 = testkit::scaled(20_000);
 
 /// Keys `t * OWNED + 1 ..= (t + 1) * OWNED` belong to thread `t`: only it writes them, it never
 /// removes them, and nobody else writes them.
@@ -382,7 +380,7 @@ const CHURN_BASE: u64 = 1 << 32;
 
 fn run_counters(increment: impl Fn(&SnapMap<u64, u64>, &Guard, u64) + Sync) {
     const INCREMENTERS: u64 = 4;
-    const PER_COUNTER: u64 = common::scaled(8000);
+    const PER_COUNTER: u64 = testkit::scaled(8000);
 
     let map = SnapMap::new();
     {
@@ -403,7 +401,7 @@ fn run_counters(increment: impl Fn(&SnapMap<u64, u64>, &Guard, u64) + Sync) {
             });
         }
         let map = &map;
-        s.spawn(move || churn(map, common::scaled(400), 48));
+        s.spawn(move || churn(map, testkit::scaled(400), 48));
     });
 
     map.__check_invariants();
@@ -445,7 +443,7 @@ fn churn(map: &SnapMap<u64, u64>, rounds: u64, batch: u64) {
 #[test]
 fn racing_inserts_of_one_absent_key_have_one_winner() {
     const RACERS: u64 = 4;
-    const ROUNDS: u64 = common::scaled(3000);
+    const ROUNDS: u64 = testkit::scaled(3000);
     // Round `r` races on `FRESH + r` when `r` is even (never seen) and on `REVIVED + r` when odd
     // (inserted, promoted into the snapshot, then deleted before the race).
     const FRESH: u64 = 1_000_000;
@@ -537,11 +535,11 @@ fn racing_inserts_of_one_absent_key_have_one_winner() {
 fn churn_promotes_rebuilds_and_compacts_consistently() {
     const WRITERS: u64 = 3;
     const READERS: u64 = 2;
-    const PER_WRITER: u64 = common::scaled(15_000);
+    const PER_WRITER: u64 = testkit::scaled(15_000);
     /// A writer removes key `i - LAG` after inserting key `i`, unless `(i - LAG) % KEEP == 0`.
     const LAG: u64 = 32;
     const KEEP: u64 = 8;
-    const READS: u64 = common::scaled(40_000);
+    const READS: u64 = testkit::scaled(40_000);
     let key = |writer: u64, i: u64| (writer << 32) | i;
     let value = |k: u64| k.wrapping_mul(3) | 1;
 
@@ -661,7 +659,7 @@ fn churn_promotes_rebuilds_and_compacts_consistently() {
 fn clear_races_with_writers() {
     const WRITERS: u64 = 3;
     const KEYS_EACH: u64 = 64;
-    const OPS_EACH: u64 = common::scaled(40_000);
+    const OPS_EACH: u64 = testkit::scaled(40_000);
     const MAX_CLEARS: u64 = 1_000_000;
     const MAX_WAIT: u64 = 1_000_000;
 

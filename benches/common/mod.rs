@@ -1,12 +1,12 @@
 //! Shared by every benchmark binary: the size knob, the hasher, key generation, and the harness
 //! that runs one timed section on several threads.
 //!
-//! Each bench binary uses only part of this module.
+//! Each bench binary compiles this module as its own `mod common` and uses only part of it,
+//! hence the `allow`. (It stays here rather than in testkit: it wraps the peer maps and
+//! criterion, which the tests and fuzz targets must not depend on.)
 #![allow(dead_code)]
 
 pub mod peers;
-#[path = "../../tests/common/mod.rs"]
-mod test_common;
 
 use std::env;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -183,7 +183,7 @@ pub const fn scramble(mut x: u64) -> u64 {
 
 /// The integration tests' seeded xorshift64* generator: repeatable workloads, no extra
 /// dependency.
-pub use test_common::XorShift as Rng;
+pub use testkit::XorShift as Rng;
 
 /// Fisher-Yates shuffle of `items`, driven by `rng`.
 pub fn shuffle<T>(rng: &mut Rng, items: &mut [T]) {

@@ -1,6 +1,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snapmap_fuzz::concurrent::{self, Input};
+use testkit::model::concurrent::{self, Input};
 
 fuzz_target!(|input: Input| concurrent::run(&input));

@@ -1,7 +1,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snapmap_fuzz::{differential, sequence::Input};
+use testkit::model::{differential, sequence::Input};
 
 fuzz_target!(|input: Input| {
     differential::run(&input);

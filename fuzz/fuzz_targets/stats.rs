@@ -1,7 +1,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use snapmap_fuzz::{sequence::Input, stats};
+use testkit::model::{sequence::Input, stats};
 
 fuzz_target!(|input: Input| {
     stats::run(&input);
