@@ -1,0 +1,44 @@
+//! `retain` against a compaction that retires the very snapshot it walks.
+#![cfg(loom)]
+
+use loom::sync::Arc;
+use loom_tests::{
+    assert_one_of, assert_tombstones_bounded, compactions, explore, flush_epoch, probe_contents,
+    promoted_probes, spawn_on, Probe,
+};
+
+/// Keys 0..4 in the snapshot, 0 and 1 removed: one more removal compacts. The other thread
+/// removes 2 (and compacts, then tries to reclaim the old snapshot), while this thread's
+/// `retain` walks that snapshot and rejects 2 as well. Exactly one of them removes 2 and that
+/// one compacts; the walk goes on over the retired snapshot and still reads 3.
+#[test]
+fn retain_vs_compaction() {
+    explore("retain_vs_compaction", || {
+        let map = promoted_probes(0..4);
+        for k in 0..2 {
+            assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
+        }
+        assert_eq!(compactions(&map), 0, "the set-up compacted");
+        let map = Arc::new(map);
+
+        let compactor = spawn_on(&map, |map| {
+            let removed = map.pin().remove(&2).map(Probe::read);
+            flush_epoch(2);
+            removed
+        });
+        let mut seen = Vec::new();
+        map.retain(|k, v| {
+            seen.push((*k, v.read()));
+            *k != 2
+        });
+        let removed = compactor.join().unwrap();
+
+        assert_one_of(removed, &[None, Some(2)]);
+        assert!(seen.contains(&(3, 3)), "retain skipped 3: {seen:?}");
+        assert!(seen.iter().all(|&(k, v)| v == u32::from(k)), "{seen:?}");
+        assert_eq!(compactions(&map), 1);
+        map.__check_invariants();
+        assert_tombstones_bounded(&map);
+        assert_eq!(probe_contents(&map), [(3, 3)]);
+    });
+}
