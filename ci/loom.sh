@@ -52,7 +52,7 @@ run_suite() {
     rm -f "$log"
     if [[ "$status" != 0 || "$passed" != "$expected" ]]; then
         echo "loom: $passed models passed, expected $expected" >&2
-        exit 1
+        return 1
     fi
     echo "loom: all $expected models passed at LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS"
 }
@@ -69,7 +69,7 @@ run_three_thread_model() {
     if [[ "$status" != 0 || "$(count_passed "$log")" != 1 ]]; then
         rm -f "$log"
         echo "loom: the three-thread model $binary::$test did not pass" >&2
-        exit 1
+        return 1
     fi
     rm -f "$log"
     echo "loom: $binary::$test passed at LOOM_MAX_PREEMPTIONS=${LOOM_THREE_THREAD_PREEMPTIONS:-1}"
@@ -114,12 +114,15 @@ inject)
     ;;
 deep)
     export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-1}"
-    run_suite --ignored
+    run_suite --ignored || exit 1
     ;;
 "")
     export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
-    run_suite
-    run_three_thread_model
+    # Both run even if the first fails, so that one report shows every failure.
+    failed=0
+    run_suite || failed=1
+    run_three_thread_model || failed=1
+    exit "$failed"
     ;;
 *)
     echo "usage: ci/loom.sh [deep | inject NAME... | inject all]" >&2
