@@ -353,3 +353,24 @@ where
 pub fn promoted_probes(keys: impl IntoIterator<Item = u8>) -> Map<u8, Probe> {
     promoted(keys.into_iter().map(|k| (k, Probe::new(u32::from(k)))))
 }
+
+/// Keys 0..4 in the snapshot as [`Probe`]s, of which 0 and 1 are removed: one more removal
+/// makes three tombstones for at most one live key, which compacts (the floor is 2).
+pub fn probes_one_removal_from_compaction() -> Map<u8, Probe> {
+    let map = promoted_probes(0..4);
+    for k in 0..2 {
+        assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
+    }
+    assert_eq!(compactions(&map), 0, "the set-up compacted");
+    map
+}
+
+/// A thread that removes `key` (compacting, if that removal is the one due) and then tries to
+/// reclaim what it retired while other threads may still hold guards; returns what it removed.
+pub fn spawn_removal(map: &LoomArc<Map<u8, Probe>>, key: u8) -> JoinHandle<Option<u32>> {
+    spawn_on(map, move |map| {
+        let removed = map.pin().remove(&key).map(Probe::read);
+        flush_epoch(2);
+        removed
+    })
+}

@@ -9,7 +9,8 @@ use loom::sync::Arc;
 use loom::thread::{self, JoinHandle};
 use loom_tests::{
     assert_one_of, assert_tombstones_bounded, compactions, contents, explore, flush_epoch,
-    probe_contents, promoted, promoted_probes, promotions, spawn_on, Map, Probe,
+    probe_contents, probes_one_removal_from_compaction, promoted, promoted_probes, promotions,
+    spawn_on, spawn_removal, Map, Probe,
 };
 
 /// Keys 0..4 in the snapshot (key `k` holds `k`), of which 0 and 1 are tombstones: one more
@@ -88,10 +89,7 @@ fn compaction_vs_remove() {
 /// expunges the two tombstones and copies 2, 3 and 9. One more removal compacts while the dirty
 /// table exists, so the compaction rebuilds from the dirty table (keeping the unpromoted 9).
 fn compaction_due_with_dirty_table() -> Arc<Map<u8, Probe>> {
-    let map = promoted_probes(0..4);
-    for k in 0..2 {
-        assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
-    }
+    let map = probes_one_removal_from_compaction();
     assert!(map.pin().insert(9, Probe::new(9)).is_none());
     assert_eq!(compactions(&map), 0, "the set-up compacted");
     Arc::new(map)
@@ -104,10 +102,7 @@ fn compaction_due_with_dirty_table() -> Arc<Map<u8, Probe>> {
 fn compaction_rebuilds_from_dirty() {
     explore("compaction_rebuilds_from_dirty", || {
         let map = compaction_due_with_dirty_table();
-        let compactor = spawn_on(&map, |map| {
-            assert_eq!(map.pin().remove(&2).map(Probe::read), Some(2));
-            flush_epoch(2);
-        });
+        let compactor = spawn_removal(&map, 2);
         let guard = map.guard();
         let two = map.get(&2, &guard);
         let old_three = map.insert(3, Probe::new(30), &guard).map(Probe::read);
@@ -116,7 +111,7 @@ fn compaction_rebuilds_from_dirty() {
         assert_one_of(two.map(Probe::read), &[None, Some(2)]);
         assert_eq!(old_three, Some(3));
         drop(guard);
-        compactor.join().unwrap();
+        assert_eq!(compactor.join().unwrap(), Some(2));
 
         assert_eq!(compactions(&map), 1);
         map.__check_invariants();
@@ -169,10 +164,7 @@ fn compaction_of_dirty_only_tombstone() {
 fn compaction_vs_promotion() {
     explore("compaction_vs_promotion", || {
         let map = compaction_due_with_dirty_table();
-        let compactor = spawn_on(&map, |map| {
-            assert_eq!(map.pin().remove(&2).map(Probe::read), Some(2));
-            flush_epoch(2);
-        });
+        let compactor = spawn_removal(&map, 2);
         let guard = map.guard();
         let two = map.get(&2, &guard);
         for _ in 0..3 {
@@ -184,7 +176,7 @@ fn compaction_vs_promotion() {
         }
         assert_one_of(two.map(Probe::read), &[None, Some(2)]);
         drop(guard);
-        compactor.join().unwrap();
+        assert_eq!(compactor.join().unwrap(), Some(2));
 
         // Both published a snapshot, or the compaction published 9 before the misses promoted.
         assert_one_of(

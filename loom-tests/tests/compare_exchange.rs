@@ -5,8 +5,8 @@
 use loom::sync::Arc;
 use loom::thread;
 use loom_tests::{
-    assert_one_of, assert_tombstones_bounded, compactions, contents, explore, flush_epoch,
-    probe_contents, promoted, promoted_probes, spawn_on, Probe,
+    assert_one_of, assert_tombstones_bounded, compactions, contents, explore, probe_contents,
+    probes_one_removal_from_compaction, promoted, spawn_on, spawn_removal, Probe,
 };
 
 /// `a` = 1. One thread exchanges 1 for 2, the other removes `a`. Either the exchange comes
@@ -98,17 +98,8 @@ fn compare_exchange_vs_expunge() {
 #[test]
 fn compare_exchange_and_update_vs_compaction() {
     explore("compare_exchange_and_update_vs_compaction", || {
-        let map = promoted_probes(0..4);
-        for k in 0..2 {
-            assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
-        }
-        assert_eq!(compactions(&map), 0, "the set-up compacted");
-        let map = Arc::new(map);
-        let compactor = spawn_on(&map, |map| {
-            let removed = map.pin().remove(&2).map(Probe::read);
-            flush_epoch(2);
-            removed
-        });
+        let map = Arc::new(probes_one_removal_from_compaction());
+        let compactor = spawn_removal(&map, 2);
         let guard = map.guard();
         let held = map.get(&3, &guard).expect("3 is present");
         let exchanged = match map.compare_exchange(&2, &Probe::new(2), Probe::new(20), &guard) {

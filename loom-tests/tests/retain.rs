@@ -3,8 +3,8 @@
 
 use loom::sync::Arc;
 use loom_tests::{
-    assert_one_of, assert_tombstones_bounded, compactions, explore, flush_epoch, probe_contents,
-    promoted_probes, spawn_on, Probe,
+    assert_one_of, assert_tombstones_bounded, compactions, explore, probe_contents,
+    probes_one_removal_from_compaction, spawn_removal,
 };
 
 /// Keys 0..4 in the snapshot, 0 and 1 removed: one more removal compacts. The other thread
@@ -14,18 +14,8 @@ use loom_tests::{
 #[test]
 fn retain_vs_compaction() {
     explore("retain_vs_compaction", || {
-        let map = promoted_probes(0..4);
-        for k in 0..2 {
-            assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
-        }
-        assert_eq!(compactions(&map), 0, "the set-up compacted");
-        let map = Arc::new(map);
-
-        let compactor = spawn_on(&map, |map| {
-            let removed = map.pin().remove(&2).map(Probe::read);
-            flush_epoch(2);
-            removed
-        });
+        let map = Arc::new(probes_one_removal_from_compaction());
+        let compactor = spawn_removal(&map, 2);
         let mut seen = Vec::new();
         map.retain(|k, v| {
             seen.push((*k, v.read()));
