@@ -148,7 +148,10 @@ fn compaction_of_dirty_only_tombstone() {
         assert_eq!(map.pin().remove(&1).map(Probe::read), Some(1));
         storer.join().unwrap();
 
-        assert_eq!(compactions(&map), 1);
+        // Today every order compacts (a revival does not lower the count of removals); once
+        // revivals do (issue 10, defect 3), storing 5 before 1 is removed leaves 2 tombstones
+        // for 1 live key, within the bound, and no compaction is due.
+        assert_one_of(compactions(&map), &[0, 1]);
         map.__check_invariants();
         assert_tombstones_bounded(&map);
         assert_eq!(probe_contents(&map), [(5, 50)], "the store of 5 was lost");
