@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use loom::sync::Arc as LoomArc;
+use loom::thread::{self, JoinHandle};
 use snapmap::SnapMap;
 
 /// The preemption bound used when `LOOM_MAX_PREEMPTIONS` is not set.
@@ -238,4 +240,165 @@ pub fn assert_one_of<T: PartialEq + Debug>(outcome: T, allowed: &[T]) {
         allowed.contains(&outcome),
         "outcome {outcome:?} is none of the allowed {allowed:?}"
     );
+}
+
+/// Runs `f` on a new loom thread with its own handle to `map`.
+pub fn spawn_on<K, V, T, F>(map: &LoomArc<Map<K, V>>, f: F) -> JoinHandle<T>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+    T: Send + 'static,
+    F: FnOnce(&Map<K, V>) -> T + Send + 'static,
+{
+    let map = map.clone();
+    thread::spawn(move || f(&map))
+}
+
+/// The compaction floor of a loom build: the map compacts once it has more than
+/// `max(COMPACTION_FLOOR, len)` tombstones (64 instead of 2 in a normal build).
+pub const COMPACTION_FLOOR: usize = 2;
+
+/// Asserts the promise on tombstones that holds once no write is in flight: at most
+/// `max(COMPACTION_FLOOR, len)` deleted keys are still indexed.
+#[track_caller]
+pub fn assert_tombstones_bounded<K, V>(map: &Map<K, V>)
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    let stats = map.stats();
+    assert!(
+        stats.tombstones <= COMPACTION_FLOOR.max(stats.len),
+        "more than max({COMPACTION_FLOOR}, len) tombstones once writes stopped: {stats}"
+    );
+}
+
+/// Compactions so far. Models use it only to check that their set-up reached (or did not yet
+/// reach) a compaction, so that the model exercises the race it claims to.
+pub fn compactions<K, V>(map: &Map<K, V>) -> u64
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    map.stats().compactions
+}
+
+/// Promotions so far; see [`compactions`] for what models may use it for.
+pub fn promotions<K, V>(map: &Map<K, V>) -> u64
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    map.stats().promotions
+}
+
+/// A model value whose every read is a tracked loom access, and whose drop is a tracked write.
+///
+/// The map tracks a value only while it looks the value up (inside its own cell's `with`); a
+/// reference handed out and read later is not seen by loom. Reading a `Probe` through
+/// [`Probe::read`] *after* another thread's removal, overwrite or compaction makes that later
+/// use visible: if the value was freed without waiting for the reader's guard, its drop (a
+/// `with_mut`) and the read are unordered, and loom reports a causality violation.
+pub struct Probe {
+    cell: loom::cell::UnsafeCell<u32>,
+}
+
+// SAFETY: the cell is written only by `drop`, which has exclusive access; every other access is
+// a read, and loom checks that each read is ordered with respect to that write.
+#[allow(unsafe_code)]
+unsafe impl Sync for Probe {}
+
+impl Probe {
+    /// A probe holding `value`.
+    pub fn new(value: u32) -> Self {
+        Probe {
+            cell: loom::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// Reads the value: a tracked access, reported if it races the probe's drop.
+    pub fn read(&self) -> u32 {
+        // SAFETY: the cell is only written by `drop`; loom reports a read that is not ordered
+        // with respect to it.
+        #[allow(unsafe_code)]
+        self.cell.with(|value| unsafe { *value })
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        // The end of the value's life, as a write: an unordered read anywhere is reported.
+        self.cell.with_mut(|_| ());
+    }
+}
+
+impl Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Probe({})", self.read())
+    }
+}
+
+impl Clone for Probe {
+    fn clone(&self) -> Self {
+        Probe::new(self.read())
+    }
+}
+
+impl PartialEq for Probe {
+    fn eq(&self, other: &Self) -> bool {
+        self.read() == other.read()
+    }
+}
+
+impl Eq for Probe {}
+
+impl PartialOrd for Probe {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Probe {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.read().cmp(&other.read())
+    }
+}
+
+/// The map's contents as plain numbers, sorted; promotes the dirty table (as `iter` does).
+pub fn probe_contents<K>(map: &Map<K, Probe>) -> Vec<(K, u32)>
+where
+    K: Hash + Eq + Ord + Clone + Send + Sync + 'static,
+{
+    contents(map)
+        .into_iter()
+        .map(|(k, v)| (k, v.read()))
+        .collect()
+}
+
+/// A map like [`promoted`] whose values are [`Probe`]s of `key`'s number.
+pub fn promoted_probes(keys: impl IntoIterator<Item = u8>) -> Map<u8, Probe> {
+    promoted(keys.into_iter().map(|k| (k, Probe::new(u32::from(k)))))
+}
+
+/// Keys 0..4 in the snapshot as [`Probe`]s, of which 0 and 1 are removed: one more removal
+/// makes three tombstones for at most one live key, which compacts (the floor is 2).
+pub fn probes_one_removal_from_compaction() -> Map<u8, Probe> {
+    let map = promoted_probes(0..4);
+    for k in 0..2 {
+        assert_eq!(map.pin().remove(&k).map(Probe::read), Some(u32::from(k)));
+    }
+    if one_shard() {
+        assert_eq!(compactions(&map), 0, "the set-up compacted");
+    }
+    map
+}
+
+/// A thread that removes `key` (compacting, if that removal is the one due) and then tries to
+/// reclaim what it retired while other threads may still hold guards; returns what it removed.
+pub fn spawn_removal(map: &LoomArc<Map<u8, Probe>>, key: u8) -> JoinHandle<Option<u32>> {
+    spawn_on(map, move |map| {
+        let removed = map.pin().remove(&key).map(Probe::read);
+        flush_epoch(2);
+        removed
+    })
 }

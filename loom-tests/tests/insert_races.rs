@@ -4,7 +4,10 @@
 
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::{contents, explore, new_map, promoted, Map};
+use loom_tests::{
+    assert_one_of, contents, explore, flush_epoch, new_map, probe_contents, promoted,
+    promoted_probes, spawn_on, Map, Probe,
+};
 
 /// Races `get_or_insert` (main thread) against `try_insert` (spawned) on key `k`, then checks
 /// that exactly one of them stored and that both report the value that won.
@@ -108,6 +111,70 @@ fn three_callers_on_new_key() {
             "the callers disagree: {seen:?}"
         );
         assert_eq!(contents(&map), [(b'k', here)]);
+        map.__check_invariants();
+    });
+}
+
+/// `try_insert` reviving a tombstone against a lock-free `insert` of the same key: whichever
+/// comes first, the `insert` wins the final value; `try_insert` either stored (and `insert`
+/// then returns its value) or found `insert`'s value and hands its own back.
+#[test]
+fn try_insert_revival_vs_insert() {
+    explore("try_insert_revival_vs_insert", || {
+        let map = promoted([(b'k', 0u32)]);
+        assert_eq!(map.pin().remove(&b'k'), Some(&0));
+        let map = Arc::new(map);
+        let reviver = spawn_on(&map, |map| match map.pin().try_insert(b'k', 2) {
+            Ok(stored) => Ok(*stored),
+            Err(err) => {
+                assert_eq!(err.not_inserted, 2, "the rejected value comes back");
+                Err(*err.current)
+            }
+        });
+        let replaced = map.pin().insert(b'k', 1).copied();
+        let revived = reviver.join().unwrap();
+
+        assert_one_of((revived, replaced), &[(Ok(2), Some(2)), (Err(1), None)]);
+        map.__check_invariants();
+        assert_eq!(contents(&map), [(b'k', 1)]);
+        assert_eq!(map.len(), 1);
+    });
+}
+
+/// `get_or_insert_with` against `remove` of a present key, with the value it returned read
+/// after the removal may have retired it: either it found the old value (the closure did not
+/// run, and the removal took that value), or the removal came first and the closure's value
+/// was stored.
+#[test]
+fn get_or_insert_with_vs_remove() {
+    explore("get_or_insert_with_vs_remove", || {
+        let map = Arc::new(promoted_probes([1]));
+        let remover = spawn_on(&map, |map| {
+            let removed = map.pin().remove(&1).map(Probe::read);
+            flush_epoch(2);
+            removed
+        });
+        let mut calls = 0;
+        let guard = map.guard();
+        let got = map.get_or_insert_with(
+            1,
+            || {
+                calls += 1;
+                Probe::new(5)
+            },
+            &guard,
+        );
+        let seen = got.read();
+        // Read again after the removal may have retired it: still readable, unchanged.
+        assert_eq!(got.read(), seen);
+        drop(guard);
+        let removed = remover.join().unwrap();
+
+        let after = probe_contents(&map);
+        assert_one_of(
+            (seen, calls, removed, after),
+            &[(1, 0, Some(1), vec![]), (5, 1, Some(1), vec![(1, 5)])],
+        );
         map.__check_invariants();
     });
 }

@@ -36,6 +36,12 @@ pub(crate) fn drop_all<T>(items: impl IntoIterator<Item = T>) {
 /// is retired exactly once), and no new reference to it may be created from now on.
 pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>, guard: &Guard) {
     debug_assert!(!value.is_null());
+    if crate::sync::injected!("free_value_now") {
+        // The injected bug: freed at once, while other threads' guards may still reach it.
+        // SAFETY: none; this exists only to show that the loom models catch it.
+        drop_quietly(unsafe { SlotBox::from_shared(value) });
+        return;
+    }
     let raw = value.as_raw();
     let destroy = move || {
         // SAFETY: the cell was published by `SlotBox::into_shared` and the caller retired it

@@ -464,9 +464,13 @@ where
                     }
                     Computed::Unchanged => return Compute::Unchanged,
                     Computed::Aborted(aborted) => return Compute::Aborted(aborted),
-                    // Found through a snapshot that has been replaced since: look again.
+                    // Found through a snapshot that has been replaced since. The lock holder
+                    // that expunged the entry published the new snapshot before unlocking:
+                    // taking the lock orders this thread after that publication, so the next
+                    // look sees it (looking again at once could read the old pointer again).
                     Computed::Expunged(back) => {
                         rejected = back;
+                        drop(self.lock());
                         continue;
                     }
                 }
