@@ -39,7 +39,11 @@ pub(crate) struct Fresh<K, V> {
 impl<K, V> Fresh<K, V> {
     /// An empty index with room for `entries` (at least [`FIRST_CAPACITY`] slots).
     pub(crate) fn with_room_for(entries: usize) -> Self {
-        let capacity = (entries * 2).next_power_of_two().max(FIRST_CAPACITY);
+        let capacity = entries
+            .saturating_mul(2)
+            .checked_next_power_of_two()
+            .expect("capacity overflow")
+            .max(FIRST_CAPACITY);
         Fresh {
             len: AtomicUsize::new(0),
             slots: (0..capacity)

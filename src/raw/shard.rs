@@ -1,8 +1,8 @@
 //! One shard: a read snapshot with its index of new keys, the lock that serialises the writers
 //! that add keys or replace the snapshot, and the counters that decide when to merge or compact.
 //!
-//! See the module docs of [`raw`](super) for the protocol and the argument that it is
-//! linearizable; the comments here name the step of that argument each piece of code implements.
+//! The module docs of [`raw`](super) describe the protocol, its invariants and the argument that
+//! it is linearizable.
 
 use std::cmp;
 
@@ -46,7 +46,7 @@ struct WriteSide {
 
 /// What the lock guards besides the right to add entries and publish snapshots.
 struct Locked {
-    /// Capacity requested at construction, used by the shard's first table.
+    /// Capacity requested at construction (this shard's share), used by its first dirty index.
     capacity_hint: usize,
     promotions: u64,
     dirty_builds: u64,
@@ -313,7 +313,7 @@ where
         self.write.live.fetch_add(1, SeqCst);
         match self.snapshot(guard) {
             None => {
-                let mut table = Table::with_capacity(std::mem::take(&mut locked.capacity_hint));
+                let mut table = Table::with_capacity(1);
                 table.insert_unique(slot);
                 self.publish_locked(locked, table, Vec::new(), Vec::new(), guard);
             }
@@ -325,9 +325,12 @@ where
                 fresh => {
                     let grown = match fresh {
                         Some(fresh) => fresh.grown(),
+                        // The shard's first index has room for the capacity the map was
+                        // built with: the keys then arrive without a copy, and the first
+                        // merge builds a table of that size.
                         None => {
                             locked.dirty_builds += 1;
-                            Fresh::with_room_for(1)
+                            Fresh::with_room_for(std::mem::take(&mut locked.capacity_hint))
                         }
                     };
                     grown.insert(slot);
@@ -361,15 +364,16 @@ where
 
     /// Replaces the snapshot with one built on `table` (none if it is empty), and retires the old
     /// snapshot together with the `unlinked` entries and `values` only it reached.
+    ///
+    /// `_locked` is the proof that the caller holds the lock.
     fn publish_locked(
         &self,
-        locked: &mut Locked,
+        _locked: &mut Locked,
         table: Table<K, V>,
         unlinked: Vec<EntryPtr<K, V>>,
         values: Vec<Shared<'_, Slot<V>>>,
         guard: &Guard,
     ) {
-        let _ = locked;
         self.write.misses.store(0, Relaxed);
         let new = if table.len() == 0 {
             Shared::null()

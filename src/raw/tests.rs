@@ -241,3 +241,27 @@ fn a_shard_is_two_cache_lines() {
     );
     assert_eq!(std::mem::align_of::<super::shard::Shard<u8, u8>>(), 128);
 }
+
+#[test]
+fn a_capacity_sizes_the_first_dirty_index() {
+    let map = Harness {
+        raw: RawMap::new(1, 100),
+        hasher: RandomState::new(),
+    };
+    for i in 0..100 {
+        assert_eq!(map.insert(&key(i), i), None);
+    }
+    // The first key is the first table; the others all fit the first index: no copy, no merge.
+    let stats = map.stats();
+    assert_eq!(
+        (
+            stats.read_slots,
+            stats.dirty_len,
+            stats.dirty_builds,
+            stats.promotions
+        ),
+        (1, 99, 1, 0),
+        "{stats}"
+    );
+    map.check();
+}
