@@ -125,8 +125,8 @@ fn main() {
     let filled = map.stats();
     row("stats", &filled);
     if filled.amended {
-        note("new keys wait in the dirty table until reads have missed the snapshot");
-        note("as many times as the dirty table has entries");
+        note("new keys wait in each shard's dirty index (read without a lock) until");
+        note("reads answered by the index add up to the shard's size, or it fills");
     }
 
     println!("\n2. warm-up: read every key once from one thread");
@@ -141,8 +141,8 @@ fn main() {
     let warm = map.stats();
     row("stats", &warm);
     if warm.promotions > filled.promotions {
-        note("those misses promoted the dirty table: it is now the read snapshot,");
-        note("and reads of its keys take no lock");
+        note("those reads promoted the dirty indexes: their keys are now in the");
+        note("read tables, one probe away");
     }
     let_epoch_advance(&map);
     row("heap", bytes(counting_alloc::live()));
@@ -213,7 +213,7 @@ fn main() {
     let mixed = map.stats();
     row("stats", &mixed);
     if mixed.dirty_builds > warm.dirty_builds {
-        note("the writer's first new key copied the snapshot into a fresh dirty table");
+        note("the writer's first new key in a shard started a fresh dirty index (no copy)");
     }
 
     let total = map.len() as u64;

@@ -16,10 +16,11 @@ use crate::sync::epoch::{self, Guard};
 
 /// A concurrent hash map in the shape of Go's `sync.Map`, with epoch-based reclamation.
 ///
-/// Reads of keys in the current read snapshot take no lock and write no shared memory; new keys
-/// go into a dirty table under a mutex until enough read misses promote it to be the next
-/// snapshot. Shared-access methods take a [`Guard`] (from [`guard`](Self::guard)) and return
-/// references that live as long as it; [`pin`](Self::pin) bundles the two.
+/// The map is a fixed number of shards (see [`Builder::shards`](crate::Builder::shards)). Reads
+/// take no lock and write no shared memory, whether the key is in a shard's read snapshot, in its
+/// dirty index of new keys, or absent; a new key takes only its shard's lock. Shared-access
+/// methods take a [`Guard`] (from [`guard`](Self::guard)) and return references that live as long
+/// as it; [`pin`](Self::pin) bundles the two.
 ///
 /// See the [crate documentation](crate) for the consistency guarantees and the memory model.
 ///
@@ -209,8 +210,9 @@ where
 
     /// The value of `key`.
     ///
-    /// A key in the read snapshot costs one probe of it and one atomic load: no lock, no write
-    /// to shared memory.
+    /// A key in its shard's read table costs one probe of it and one atomic load: no lock, no
+    /// write to shared memory. A key the table lacks costs a second probe, of the shard's dirty
+    /// index, also lock-free (a key found there counts a miss toward the index's promotion).
     ///
     /// # Examples
     ///
@@ -776,7 +778,7 @@ where
 
     /// A snapshot of the map's internal state: sizes, tombstones and history.
     ///
-    /// It takes the map's lock and walks the read snapshot to count tombstones, so it costs
+    /// It takes each shard's lock in turn and walks its snapshot to count tombstones, so it costs
     /// O(n): meant for monitoring and tests, not for a hot path.
     ///
     /// # Examples
@@ -810,8 +812,8 @@ where
         self.raw.get_mut(hash, |stored| stored.borrow() == key)
     }
 
-    /// Rebuilds the read snapshot from the live entries only, right-sized, and frees the
-    /// tombstones at once.
+    /// Rebuilds every shard's read table from its live entries only (merging its dirty index),
+    /// right-sized, and frees the tombstones at once.
     ///
     /// # Examples
     ///
