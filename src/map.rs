@@ -214,6 +214,12 @@ where
     /// write to shared memory. A key the table lacks costs a second probe, of the shard's dirty
     /// index, also lock-free (a key found there counts a miss toward the index's promotion).
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -236,6 +242,12 @@ where
     }
 
     /// The stored key and the value of `key`.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -305,6 +317,10 @@ where
     /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
     /// unchanged.
     ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -327,6 +343,10 @@ where
     /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
     /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
     /// unchanged.
+    ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -351,6 +371,10 @@ where
     /// If the key's `Eq` writes to this map while the map holds the shard's lock (see [Hash and
     /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
     /// unchanged.
+    ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -389,6 +413,10 @@ where
     /// Eq must not write to the map](crate#hash-and-eq-must-not-write-to-the-map)); the map is left
     /// unchanged.
     ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -420,6 +448,12 @@ where
     ///
     /// The value is dropped once no guard can see it.
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -442,6 +476,12 @@ where
     /// Returns the removed value, or `None` if the key is absent or `pred` said no. An absent key
     /// is never inserted. Under contention `pred` may run more than once, each time on the value
     /// current then.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -469,6 +509,12 @@ where
     ///
     /// Returns the previous value on success. On failure the error carries the value found
     /// (`None`: the key is absent, and it is not inserted) and gives `new` back.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -513,6 +559,12 @@ where
     /// The replacement is a compare-and-swap, so under contention `f` may run more than once;
     /// no update is lost.
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -549,6 +601,10 @@ where
     /// If `f` panics (the map is left unchanged), or if the key's `Eq` writes to this map while
     /// the map holds the shard's lock (see [Hash and Eq must not write to the
     /// map](crate#hash-and-eq-must-not-write-to-the-map)).
+    ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -591,6 +647,10 @@ where
     /// the map holds the shard's lock (see [Hash and Eq must not write to the
     /// map](crate#hash-and-eq-must-not-write-to-the-map)).
     ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -621,6 +681,10 @@ where
     /// If `f` or `default` panics (the map is left unchanged), or if the key's `Eq` writes to
     /// this map while the map holds the shard's lock (see [Hash and Eq must not write to the
     /// map](crate#hash-and-eq-must-not-write-to-the-map)).
+    ///
+    /// Also if `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///
@@ -673,6 +737,12 @@ where
     /// Removes the key; returns the stored key and the removed value, which stay readable
     /// under `guard`.
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -699,6 +769,12 @@ where
     /// yield any value that a key written meanwhile had. It holds no lock: the caller may use
     /// the map, writes included, while iterating.
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -717,6 +793,12 @@ where
 
     /// An iterator over the keys, with the guarantees of [`iter`](Self::iter).
     ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
+    ///
     /// # Examples
     ///
     /// ```
@@ -730,6 +812,12 @@ where
     }
 
     /// An iterator over the values, with the guarantees of [`iter`](Self::iter).
+    ///
+    /// # Panics
+    ///
+    /// If `guard` comes from another epoch collector than crossbeam-epoch's global one (the one
+    /// [`SnapMap::guard`] and `crossbeam_epoch::pin` use): the map retires memory through the
+    /// global collector, so only its guards protect what the map hands out.
     ///
     /// # Examples
     ///

@@ -188,3 +188,48 @@ fn serde_round_trip() {
     assert_eq!(strings.get_cloned("b"), Some(vec![]));
     assert_eq!(strings.len(), 2);
 }
+
+/// `Extend` through a shared reference: two threads extend one map at once, over more pairs
+/// than one guard is kept for; every pair lands once, later pairs replace earlier ones.
+#[test]
+fn extend_through_a_shared_reference() {
+    let map: Map = SnapMap::builder().shards(4).build();
+    std::thread::scope(|s| {
+        for t in 0..2u32 {
+            let mut shared = &map;
+            s.spawn(move || shared.extend((0..3000).map(|i| (t * 10_000 + i, i))));
+        }
+    });
+    assert_eq!(map.len(), 6000);
+    let mut shared = &map;
+    shared.extend([(5, 50), (10_005, 51)]);
+    assert_eq!(map.len(), 6000);
+    assert_eq!(
+        (map.get_cloned(&5), map.get_cloned(&10_005)),
+        (Some(50), Some(51))
+    );
+    map.__check_invariants();
+}
+
+/// Maps are equal when they hold the same keys with equal values, whatever their internal
+/// states and shard counts.
+#[test]
+fn maps_compare_by_contents() {
+    let (map, model) = mixed_map();
+    let same: Map = SnapMap::builder().shards(4).build();
+    for (&k, &v) in &model {
+        same.pin().insert(k, v);
+    }
+    assert!(map == same && same == map);
+    same.pin().insert(10, 0);
+    assert!(map != same, "a different value");
+    same.pin().insert(10, model[&10]);
+    same.pin().insert(9999, 1);
+    assert!(map != same && same != map, "an extra key");
+    same.pin().remove(&9999);
+    same.pin().remove(&101);
+    same.pin().insert(102, model[&101]);
+    assert!(map != same, "same length, another key");
+    let empty: Map = Map::new();
+    assert_eq!(empty, Map::new());
+}
