@@ -220,12 +220,15 @@ fn maps_compare_by_contents() {
     for (&k, &v) in &model {
         same.pin().insert(k, v);
     }
-    assert!(map == same && same == map);
+    // Both ways: `eq` walks its left side and looks the keys up in the right one.
+    assert_eq!(map, same);
+    assert_eq!(same, map);
     same.pin().insert(10, 0);
     assert!(map != same, "a different value");
     same.pin().insert(10, model[&10]);
     same.pin().insert(9999, 1);
-    assert!(map != same && same != map, "an extra key");
+    assert_ne!(map, same, "an extra key");
+    assert_ne!(same, map, "an extra key");
     same.pin().remove(&9999);
     same.pin().remove(&101);
     same.pin().insert(102, model[&101]);
