@@ -78,10 +78,10 @@ impl<K, V> Fresh<K, V> {
             if ptr.is_null() {
                 return None;
             }
-            // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`. The
-            // slot was published (release, acquired above) after the entry was initialised, and
-            // the entries an index holds outlive the guard under which it was loaded: they are
-            // retired only after the snapshot owning it is replaced.
+            // The slot was published (release, acquired above) after the entry was initialised,
+            // and an index's entries are retired only after the snapshot owning it is replaced,
+            // so they outlive the guard under which the caller loaded this index.
+            // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
             let entry = unsafe { EntryPtr::from_ptr(ptr) };
             if slot.hash.load(Relaxed) == hash && eq(entry.key()) {
                 return Some(entry);

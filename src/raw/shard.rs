@@ -659,9 +659,9 @@ impl<K, V> Shard<K, V> {
         let guard = unsafe { crate::sync::epoch::unprotected() };
         let linked: Vec<_> = snapshot.slots(guard).map(|slot| slot.entry).collect();
         drop(snapshot);
-        // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
         linked
             .into_iter()
+            // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
             .map(|ptr| unsafe { ptr.into_box() })
             .collect()
     }
