@@ -156,10 +156,14 @@ impl<K, V> RawMap<K, V> {
         self.shards.len()
     }
 
+    /// The index of the shard that holds keys with this hash.
+    fn shard_index(&self, hash: u64) -> usize {
+        (hash >> self.shift) as usize & (self.shards.len() - 1)
+    }
+
     /// The shard that holds keys with this hash.
     fn shard(&self, hash: u64) -> &Shard<K, V> {
-        let index = (hash >> self.shift) as usize & (self.shards.len() - 1);
-        &self.shards[index]
+        &self.shards[self.shard_index(hash)]
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -348,7 +352,7 @@ where
 impl<K, V> RawMap<K, V> {
     /// The live value of a key, with exclusive access.
     pub(crate) fn get_mut(&mut self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<&mut V> {
-        let index = (hash >> self.shift) as usize & (self.shards.len() - 1);
+        let index = self.shard_index(hash);
         self.shards[index].get_mut(hash, eq)
     }
 

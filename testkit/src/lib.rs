@@ -20,11 +20,13 @@ pub mod drops;
 pub mod epoch;
 pub mod model;
 pub mod panics;
+pub mod promote;
 pub mod rng;
 
 pub use drops::{DropKey, DropVal, Tracked, Tracker, Trap, TrapKey};
 pub use epoch::{flush_epoch, settle, SETTLE_TIMEOUT};
 pub use panics::{expect_panic, quiet_intentional_panics, TRAP};
+pub use promote::promote;
 pub use rng::{scaled, XorShift};
 
 /// The repository README's example, run as a doctest of this crate (snapmap's own sources stay

@@ -219,10 +219,8 @@ pub fn with_absent_key(mut body: impl FnMut(Case)) {
     });
 }
 
-/// Reads the map's keys until every dirty index has been promoted (every live key is then in a
-/// read table), and checks that this happened. Lookups answered by a dirty index count toward
-/// its promotion; lookups of absent keys do not (they never lock, and cost a promotion
-/// nothing), so `absent` is only checked to be absent.
+/// Promotes every dirty index ([`testkit::promote`]), after checking that `absent` is absent
+/// (reads of absent keys count nothing toward a promotion).
 pub fn promote<K, V, S, Q>(map: &SnapMap<K, V, S>, absent: &Q)
 where
     K: Hash + Eq + Send + Sync + 'static + Borrow<Q>,
@@ -230,24 +228,8 @@ where
     S: BuildHasher,
     Q: Hash + Eq + ?Sized,
 {
-    let guard = map.guard();
-    assert!(map.get(absent, &guard).is_none());
-    let keys: Vec<&K> = map.keys(&guard).collect();
-    let stats = map.stats();
-    let budget = stats.read_slots + stats.dirty_len + 2;
-    for _ in 0..budget {
-        if !map.stats().amended {
-            break;
-        }
-        for key in &keys {
-            assert!(map.get::<K>(key, &guard).is_some());
-        }
-    }
-    let stats = map.stats();
-    assert!(
-        !stats.amended,
-        "reads of the new keys did not promote: {stats}"
-    );
+    assert!(map.get(absent, &map.guard()).is_none());
+    testkit::promote(map);
 }
 
 /// A map holding `keys`, each mapped to itself, all in the read snapshot (promoted).
