@@ -191,3 +191,47 @@ fn expunging_many_tombstones_returns_the_heap() {
     };
     assert_heap_returned("expunge many tombstones, then remove all", &map, figures);
 }
+
+/// Allocations made by `op`, on this thread (the measuring tests run one at a time).
+fn allocations_of<R>(op: impl FnOnce() -> R) -> usize {
+    let before = testkit::alloc::allocations();
+    let result = op();
+    let made = testkit::alloc::allocations() - before;
+    drop(result);
+    made
+}
+
+/// A new key costs one allocation (its entry, holding the first value), a hit none, and an
+/// overwrite or a revival one (the new value's cell).
+#[test]
+fn a_new_key_is_one_allocation() {
+    let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let map: SnapMap<u64, u64> = SnapMap::builder().shards(1).capacity(64).build();
+    let guard = map.guard();
+    // The shard's first table, then its first index (sized for the capacity).
+    map.insert(0, 0, &guard);
+    map.insert(1, 1, &guard);
+    for k in 2..34 {
+        assert_eq!(
+            allocations_of(|| map.insert(k, k, &guard)),
+            1,
+            "new key {k}"
+        );
+    }
+    // Promoted, so that the lookups below count no misses toward a promotion of their own.
+    testkit::promote(&map);
+    assert!(!map.stats().amended, "{}", map.stats());
+    for k in 0..34 {
+        assert_eq!(
+            allocations_of(|| map.get(&k, &guard).copied()),
+            0,
+            "hit {k}"
+        );
+    }
+    assert_eq!(allocations_of(|| map.insert(5, 50, &guard)), 1, "overwrite");
+    assert_eq!(allocations_of(|| map.remove(&6, &guard)), 0, "removal");
+    assert_eq!(allocations_of(|| map.insert(6, 60, &guard)), 1, "revival");
+    assert_eq!(map.get(&5, &guard), Some(&50));
+    assert_eq!(map.get(&6, &guard), Some(&60));
+    assert_eq!(map.get(&7, &guard), Some(&7));
+}

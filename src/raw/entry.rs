@@ -1,13 +1,15 @@
-//! Entry nodes: a key and an atomic pointer to a separately allocated value (the key's hash is
-//! kept in the table slots that index the entry).
+//! Entry nodes: a key, the entry's first value, and an atomic pointer to the current value (the
+//! key's hash is kept in the table slots that index the entry).
 //!
 //! An entry's value pointer is in one of three states:
 //!
-//! - **live**: a non-null pointer to the current value;
+//! - **live**: a non-null pointer to the current value: the first value, in the entry itself, or
+//!   a separately allocated cell holding a value stored later;
 //! - **deleted** (a tombstone): null; the key stays indexed and a store may revive it without the
 //!   lock;
 //! - **expunged**: null with the [`EXPUNGED`] tag: unlinked by a compaction or `clear`, indexed
-//!   by no current table, and final. A store that finds an expunged entry (through a snapshot it
+//!   by no current table, and final (`clear` adds [`FIRST_OWNED`] when it expunges an entry whose
+//!   first value was still current, so that the entry's destructor drops that value). A store that finds an expunged entry (through a snapshot it
 //!   loaded before the entry was unlinked) must look the key up again in the current snapshot.
 //!
 //! Deleted → expunged and live → expunged happen only under the shard's mutex (the `_locked`
@@ -17,6 +19,9 @@
 //! An entry that no current table indexes is always expunged, and stays so: that is what makes a
 //! stale entry pointer, found through an old snapshot, harmless to every operation.
 
+use std::mem::ManuallyDrop;
+
+use super::node::FIRST_OWNED;
 use super::slot::{Slot, SlotBox};
 use crate::compute::Operation;
 use crate::sync::epoch::{Atomic, Guard, Shared};
@@ -76,35 +81,40 @@ pub(crate) enum Computed<'g, V, T> {
     Expunged(Option<V>),
 }
 
-/// A key and its value pointer.
+/// A key, its first value and its value pointer, allocated and freed as one block by
+/// [`EntryPtr`](super::node::EntryPtr) (which holds the argument for when the block is freed).
+///
+/// The first value comes first, so that its address is the block's: no value cell can have it
+/// while the entry is allocated, even when `V` is zero-sized. Once replaced it is never stored
+/// again, so a compare-and-swap that expects it cannot succeed after it was unlinked.
 ///
 /// The key sits in the switched [`UnsafeCell`] only so that a loom model checks every read of it
 /// against the entry's creation: an entry reached through a table slot that was not published
 /// with release ordering is reported (in a normal build the cell is a plain `UnsafeCell`).
+#[repr(C)]
 pub(crate) struct Entry<K, V> {
-    key: UnsafeCell<K>,
-    value: Atomic<Slot<V>>,
+    pub(super) first: ManuallyDrop<Slot<V>>,
+    pub(super) value: Atomic<Slot<V>>,
+    pub(super) key: UnsafeCell<K>,
 }
 
 /// Reads the value behind a live pointer.
 pub(crate) fn value_of<'g, V>(ptr: Shared<'g, Slot<V>>) -> Option<&'g V> {
     // SAFETY: every non-null value pointer was loaded from an entry under the guard that `'g`
     // borrows. A value is retired (never freed directly) once it is unlinked, so it stays
-    // allocated and unchanged until that guard is dropped.
+    // allocated and unchanged until that guard is dropped; a first value lives in its entry's
+    // block, which outlives it (see `node`).
     unsafe { ptr.as_ref() }.map(Slot::value)
 }
 
 fn is_expunged<V>(ptr: Shared<'_, Slot<V>>) -> bool {
-    ptr.is_null() && ptr.tag() == EXPUNGED
+    ptr.is_null() && ptr.tag() & EXPUNGED != 0
 }
 
 impl<K, V> Entry<K, V> {
-    /// Creates a live entry holding `value`.
-    pub(crate) fn new(key: K, value: Shared<'_, Slot<V>>) -> Self {
-        Entry {
-            key: UnsafeCell::new(key),
-            value: Atomic::from(value),
-        }
+    /// Whether `value` points to this entry's first value.
+    pub(crate) fn is_first(&self, value: Shared<'_, Slot<V>>) -> bool {
+        std::ptr::eq(value.as_raw(), &*self.first)
     }
 
     /// The key, which never changes.
@@ -159,13 +169,14 @@ impl<K, V> Entry<K, V> {
     /// deleted), or hands `new` back when the entry is expunged.
     pub(crate) fn swap_unless_expunged<'g>(
         &self,
-        mut new: SlotBox<V>,
+        new: Pending<V>,
         guard: &'g Guard,
-    ) -> Result<Shared<'g, Slot<V>>, SlotBox<V>> {
+    ) -> Result<Shared<'g, Slot<V>>, Pending<V>> {
         let mut current = self.load_ptr(guard);
         if is_expunged(current) {
             return Err(new);
         }
+        let mut new = new.boxed();
         loop {
             match self.publish(current, new, guard) {
                 Ok(_) => return Ok(current),
@@ -174,7 +185,7 @@ impl<K, V> Entry<K, V> {
             // The lock holder may have expunged the entry meanwhile, and a value stored into an
             // expunged entry would be lost with it: check again before every retry.
             if is_expunged(current) && !injected!("skip_unexpunge_recheck") {
-                return Err(new);
+                return Err(Pending::Boxed(new));
             }
         }
     }
@@ -328,7 +339,7 @@ impl<K, V> Entry<K, V> {
     pub(crate) fn try_expunge_locked(&self, guard: &Guard) -> bool {
         let mut current = self.load_ptr(guard);
         while current.is_null() {
-            if current.tag() == EXPUNGED {
+            if is_expunged(current) {
                 return true;
             }
             let expunged = Shared::null().with_tag(EXPUNGED);
@@ -344,30 +355,26 @@ impl<K, V> Entry<K, V> {
     }
 
     /// Expunges the entry whatever its state (under the lock, when `clear` unlinks it); returns
-    /// the previous pointer (live, or null for a tombstone).
+    /// the previous pointer (live, or null for a tombstone). A first value that was current is
+    /// left to the entry's destructor ([`FIRST_OWNED`]); any other live value is the caller's to
+    /// retire.
     pub(crate) fn expunge_locked<'g>(&self, guard: &'g Guard) -> Shared<'g, Slot<V>> {
-        self.value
-            .swap(Shared::null().with_tag(EXPUNGED), AcqRel, guard)
-    }
-
-    /// Takes the key and the live value out of an entry this thread owns exclusively.
-    pub(crate) fn into_parts(mut self) -> (K, Option<V>) {
-        let value = self.take_value().map(SlotBox::into_value);
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped, so the key is moved out exactly once.
-        let key = unsafe { std::ptr::read(&this.key) }.into_inner();
-        (key, value)
-    }
-
-    /// Takes the live value cell out of an entry this thread owns exclusively.
-    fn take_value(&mut self) -> Option<SlotBox<V>> {
-        // SAFETY: `&mut self` on an entry only happens once its last owner has it, so no other
-        // thread can see or retire the value.
-        let guard = unsafe { crate::sync::epoch::unprotected() };
-        let ptr = self.value.swap(Shared::null(), Acquire, guard);
-        // SAFETY: a live pointer was published by `SlotBox::into_shared`, and only this
-        // entry's owner can take it back now.
-        (!ptr.is_null()).then(|| unsafe { SlotBox::from_shared(ptr) })
+        let mut current = self.load_ptr(guard);
+        loop {
+            let tag = if self.is_first(current) {
+                EXPUNGED | FIRST_OWNED
+            } else {
+                EXPUNGED
+            };
+            let expunged = Shared::null().with_tag(tag);
+            match self
+                .value
+                .compare_exchange(current, expunged, AcqRel, Acquire, guard)
+            {
+                Ok(_) => return current,
+                Err(err) => current = err.current,
+            }
+        }
     }
 
     /// The live value of an entry the caller has exclusive access to.
@@ -376,17 +383,14 @@ impl<K, V> Entry<K, V> {
         // change the value pointer or retire what it points to.
         let guard = unsafe { crate::sync::epoch::unprotected() };
         let mut ptr = self.value.load(Acquire, guard);
+        if self.is_first(ptr) {
+            return Some(self.first.value_mut());
+        }
         if ptr.is_null() {
             return None;
         }
         // SAFETY: as above; a non-null pointer points to a valid slot that this entry owns, and
         // the returned borrow is tied to `&mut self`.
         Some(unsafe { ptr.deref_mut() }.value_mut())
-    }
-}
-
-impl<K, V> Drop for Entry<K, V> {
-    fn drop(&mut self) {
-        drop(self.take_value());
     }
 }

@@ -18,7 +18,8 @@
 //! lock-free look (see `Shard::insert`).
 
 use super::entry::Entry;
-use super::table::{EntryPtr, Indexed};
+use super::node::EntryPtr;
+use super::table::Indexed;
 use crate::sync::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::{injected, AtomicPtr, AtomicU64, AtomicUsize};
 

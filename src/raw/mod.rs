@@ -13,13 +13,15 @@
 //! - a **mutex** that serialises the writers that add a key or publish a new snapshot;
 //! - counters of live entries, tombstones and misses, on a cache line readers never load.
 //!
-//! An entry node holds a key and an atomic pointer to its value; its states (live, deleted,
-//! expunged) are described in [`entry`]. Every public operation reduces to: find the key's entry
+//! An entry is one allocation holding its key, its first value and an atomic pointer to its
+//! current value (the first one, or a cell holding a value stored later); its states (live,
+//! deleted, expunged) are described in [`entry`], and who frees its block, and when, in [`node`]. Every public operation reduces to: find the key's entry
 //! lock-free (table, then index), then change its value pointer with a compare-and-swap. Only an
 //! insert of a key the snapshot lacks takes the lock, and so do the publications of a new
 //! snapshot: a **promotion** (the index merged into a new table, when lookups answered by the
 //! index have added up to the shard's size, or when the index has grown as large as the table), a
-//! **compaction** (a new table without the tombstones) and `clear`.
+//! **compaction** (a new table without the tombstones) and a `clear` of more keys than a shard
+//! may keep as tombstones (a `clear` of fewer deletes them in place, as removals do).
 //!
 //! # Invariants (per shard)
 //!
@@ -76,6 +78,7 @@
 mod check;
 mod entry;
 mod fresh;
+mod node;
 mod reclaim;
 mod shard;
 mod slot;
@@ -84,9 +87,10 @@ mod table;
 mod tests;
 
 use self::entry::Entry;
+use self::node::EntryPtr;
 use self::reclaim::drop_all;
 use self::shard::Shard;
-use self::table::{EntryPtr, Slots};
+use self::table::Slots;
 use crate::stats::Stats;
 use crate::sync::epoch::Guard;
 
@@ -184,7 +188,8 @@ where
         eq: impl FnMut(&K) -> bool,
         guard: &'g Guard,
     ) -> Option<&'g Entry<K, V>> {
-        self.shard(hash).find(hash, eq, guard)
+        let found = self.shard(hash).find(hash, eq, guard)?;
+        Some(entry(found, guard))
     }
 
     /// Go's `Swap`: stores the value and returns the previous one.
@@ -307,7 +312,7 @@ where
                     continue;
                 };
                 if !keep(found.key(), value) && found.delete_exact(current, guard) {
-                    shard.removed(current, self.shard_count(), guard);
+                    shard.removed(slot.entry, current, self.shard_count(), guard);
                 }
             }
         }
@@ -316,7 +321,7 @@ where
     /// Removes every entry, one shard at a time.
     pub(crate) fn clear(&self, guard: &Guard) {
         for shard in self.shards.iter() {
-            shard.clear(guard);
+            shard.clear(self.shard_count(), guard);
         }
     }
 

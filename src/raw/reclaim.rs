@@ -7,8 +7,9 @@
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use super::node::EntryPtr;
 use super::slot::{Slot, SlotBox};
-use super::table::{EntryPtr, Snapshot};
+use super::table::Snapshot;
 use crate::sync::epoch::{Guard, Owned, Shared};
 
 fn drop_quietly<T>(value: T) {
@@ -28,14 +29,26 @@ pub(crate) fn drop_all<T>(items: impl IntoIterator<Item = T>) {
     }
 }
 
-/// Retires an unlinked value: it is dropped once no guard can still see it.
+/// Retires a value unlinked from `entry`: it is dropped once no guard can still see it.
 ///
 /// # Safety
 ///
-/// `value` must be non-null, must have been unlinked from its entry by this thread (so that it
-/// is retired exactly once), and no new reference to it may be created from now on.
-pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>, guard: &Guard) {
+/// `value` must be non-null, must have been unlinked from `entry` by this thread (so that it is
+/// retired exactly once) under `guard`, and no new reference to it may be created from now on.
+pub(crate) unsafe fn retire_value<K, V>(
+    entry: EntryPtr<K, V>,
+    value: Shared<'_, Slot<V>>,
+    guard: &Guard,
+) where
+    K: Send + 'static,
+    V: Send + 'static,
+{
     debug_assert!(!value.is_null());
+    if entry.is_first(value) {
+        // SAFETY: as the caller guarantees, for the first value.
+        unsafe { entry.retire_first(guard) };
+        return;
+    }
     if crate::sync::injected!("free_value_now") {
         // The injected bug: freed at once, while other threads' guards may still reach it.
         // SAFETY: none; this exists only to show that the loom models catch it.
@@ -44,8 +57,8 @@ pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>,
     }
     let raw = value.as_raw();
     let destroy = move || {
-        // SAFETY: the cell was published by `SlotBox::into_shared` and the caller retired it
-        // exactly once; this runs only when no guard can reach it any more.
+        // SAFETY: a value other than an entry's first was published by `SlotBox::into_shared`
+        // and the caller retired it exactly once; this runs only when no guard can reach it.
         drop_quietly(unsafe { SlotBox::from_shared(Shared::from(raw)) });
     };
     // SAFETY: the epoch runs `destroy` only after every guard that could have loaded `value`
@@ -60,8 +73,8 @@ pub(crate) unsafe fn retire_value<V: Send + 'static>(value: Shared<'_, Slot<V>>,
 ///
 /// `snapshot` must have just been replaced as the shard's read snapshot by this thread (holding
 /// the lock); `entries` must be expunged, indexed by no table other than the old snapshot, and
-/// retired by nobody else; `values` must be non-null, unlinked from their entries by this thread,
-/// and retired by nobody else.
+/// retired by nobody else; `values` must be non-null cells (not first values, which their entries
+/// drop), unlinked from their entries by this thread, and retired by nobody else.
 pub(crate) unsafe fn retire_snapshot<K, V>(
     snapshot: Shared<'_, Snapshot<K, V>>,
     entries: Vec<EntryPtr<K, V>>,
@@ -82,7 +95,7 @@ pub(crate) unsafe fn retire_snapshot<K, V>(
         for entry in entries {
             // SAFETY: the caller guarantees these entries are unlinked and retired once, and
             // this runs only when no guard can reach them any more.
-            drop_quietly(unsafe { entry.into_box() });
+            let _ = unsafe { entry.release() };
         }
         // SAFETY: `raw` came from an `Owned` and was unlinked by the caller; as above.
         drop_quietly(unsafe { Owned::from_raw(raw) });

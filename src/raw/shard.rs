@@ -6,11 +6,12 @@
 
 use std::cmp;
 
-use super::entry::{value_of, Computed, Entry, LoadOrStore, Pending};
+use super::entry::{value_of, Computed, LoadOrStore, Pending};
 use super::fresh::Fresh;
+use super::node::{EntryPtr, OwnedEntry};
 use super::reclaim::{retire_snapshot, retire_value};
-use super::slot::{Slot, SlotBox};
-use super::table::{EntryPtr, Indexed, Snapshot, Table};
+use super::slot::Slot;
+use super::table::{Indexed, Snapshot, Table};
 use super::{entry, must_compact, signed, MERGE_FLOOR};
 use crate::compute::{Compute, Operation};
 use crate::stats::Stats;
@@ -132,27 +133,27 @@ where
 {
     /// Finds the key's linked entry without a lock: in the table, then in the index (counting a
     /// miss toward the next promotion).
-    pub(crate) fn find<'g>(
-        &'g self,
+    pub(crate) fn find(
+        &self,
         hash: u64,
         eq: impl FnMut(&K) -> bool,
-        guard: &'g Guard,
-    ) -> Option<&'g Entry<K, V>> {
+        guard: &Guard,
+    ) -> Option<EntryPtr<K, V>> {
         self.look(hash, eq, guard).0
     }
 
     /// [`find`](Self::find), also saying what it saw.
-    fn look<'g>(
-        &'g self,
+    fn look(
+        &self,
         hash: u64,
         mut eq: impl FnMut(&K) -> bool,
-        guard: &'g Guard,
-    ) -> (Option<&'g Entry<K, V>>, Seen<K, V>) {
+        guard: &Guard,
+    ) -> (Option<EntryPtr<K, V>>, Seen<K, V>) {
         let Some(snapshot) = self.snapshot(guard) else {
             return (None, Seen::of(None, None));
         };
         if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
-            return (Some(entry(ptr, guard)), Seen::of(Some(snapshot), None));
+            return (Some(ptr), Seen::of(Some(snapshot), None));
         }
         let fresh = snapshot.fresh(guard);
         // The length is read before the probe: everything it counts, the probe finds.
@@ -161,28 +162,27 @@ where
         if found.is_some() {
             self.missed(snapshot, guard);
         }
-        (found.map(|ptr| entry(ptr, guard)), seen)
+        (found, seen)
     }
 
     /// The key's entry in the current snapshot, by the lock holder: looks again only if the shard
     /// changed since `seen`.
-    fn find_locked<'g>(
-        &'g self,
+    fn find_locked(
+        &self,
         seen: &Seen<K, V>,
         hash: u64,
         mut eq: impl FnMut(&K) -> bool,
-        guard: &'g Guard,
-    ) -> Option<&'g Entry<K, V>> {
+        guard: &Guard,
+    ) -> Option<EntryPtr<K, V>> {
         let snapshot = self.snapshot(guard);
         let fresh = snapshot.and_then(|snapshot| snapshot.fresh(guard));
         if *seen == Seen::of(snapshot, fresh) || injected!("skip_locked_recheck") {
             return None;
         }
-        let ptr = snapshot?
+        snapshot?
             .table
             .find(hash, &mut eq)
-            .or_else(|| fresh?.find(hash, eq))?;
-        Some(entry(ptr, guard))
+            .or_else(|| fresh?.find(hash, eq))
     }
 
     /// Counts a lookup that the table missed and the index answered; once as many have been
@@ -215,11 +215,11 @@ where
         K: Eq,
     {
         let mut eq = |stored: &K| *stored == key;
-        let mut value = SlotBox::new(value);
+        let mut value = Pending::Plain(value);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
-            match found.swap_unless_expunged(value, guard) {
-                Ok(previous) => return self.replaced(previous, guard),
+            match entry(found, guard).swap_unless_expunged(value, guard) {
+                Ok(previous) => return self.replaced(found, previous, guard),
                 Err(back) => value = back,
             }
         }
@@ -227,11 +227,11 @@ where
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
             // A linked entry is never expunged while the lock is held.
-            let previous = found.swap_locked(value, guard);
+            let previous = entry(found, guard).swap_locked(value.boxed(), guard);
             drop(locked);
-            return self.replaced(previous, guard);
+            return self.replaced(found, previous, guard);
         }
-        self.insert_new_locked(&mut locked, hash, key, value, guard);
+        self.insert_new_locked(&mut locked, hash, key, value.into_value(), guard);
         None
     }
 
@@ -250,7 +250,7 @@ where
         let mut value = Pending::Plain(value);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
-            match found.load_or_store(value, guard) {
+            match entry(found, guard).load_or_store(value, guard) {
                 LoadOrStore::Expunged(back) => value = back,
                 outcome => return self.loaded_or_stored(outcome),
             }
@@ -258,11 +258,11 @@ where
 
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
-            let outcome = found.load_or_store(value, guard);
+            let outcome = entry(found, guard).load_or_store(value, guard);
             drop(locked);
             return self.loaded_or_stored(outcome);
         }
-        Ok(self.insert_new_locked(&mut locked, hash, key, value.boxed(), guard))
+        Ok(self.insert_new_locked(&mut locked, hash, key, value.into_value(), guard))
     }
 
     fn loaded_or_stored<'g>(&self, outcome: LoadOrStore<'g, V>) -> Result<&'g V, (&'g V, V)> {
@@ -284,14 +284,19 @@ where
         self.write.dead.fetch_sub(1, SeqCst);
     }
 
-    /// Accounts for a store that replaced `previous` (live, or null for a tombstone).
-    fn replaced<'g>(&self, previous: Shared<'g, Slot<V>>, guard: &'g Guard) -> Option<&'g V> {
+    /// Accounts for a store that replaced `previous` (live, or null for a tombstone) in `found`.
+    fn replaced<'g>(
+        &self,
+        found: EntryPtr<K, V>,
+        previous: Shared<'g, Slot<V>>,
+        guard: &'g Guard,
+    ) -> Option<&'g V> {
         let Some(value) = value_of(previous) else {
             self.revived();
             return None;
         };
-        // SAFETY: this thread's swap unlinked `previous`; nothing links it any more.
-        unsafe { retire_value(previous, guard) };
+        // SAFETY: this thread's swap unlinked `previous` from `found`; nothing links it any more.
+        unsafe { retire_value(found, previous, guard) };
         Some(value)
     }
 
@@ -302,13 +307,12 @@ where
         locked: &mut Locked,
         hash: u64,
         key: K,
-        value: SlotBox<V>,
+        value: V,
         guard: &'g Guard,
     ) -> &'g V {
-        let value = value.into_shared();
         let slot = Indexed {
             hash,
-            entry: EntryPtr::allocate(Entry::new(key, value)),
+            entry: EntryPtr::new(key, value),
         };
         self.write.live.fetch_add(1, SeqCst);
         match self.snapshot(guard) {
@@ -343,7 +347,9 @@ where
                 }
             },
         }
-        value_of(value).expect("a freshly stored value is live")
+        entry(slot.entry, guard)
+            .load(guard)
+            .expect("a freshly stored value is live")
     }
 
     /// Publishes a table holding every entry of `snapshot` (and `extra`), which must be current.
@@ -400,8 +406,9 @@ where
         shards: usize,
         guard: &'g Guard,
     ) -> Option<&'g V> {
-        let removed = self.find(hash, eq, guard)?.delete_if(pred, guard)?;
-        Some(self.removed(removed, shards, guard))
+        let found = self.find(hash, eq, guard)?;
+        let removed = entry(found, guard).delete_if(pred, guard)?;
+        Some(self.removed(found, removed, shards, guard))
     }
 
     /// Accounts for a removal that unlinked `removed`, and compacts if tombstones pile up.
@@ -411,6 +418,7 @@ where
     /// whatever other writers do meanwhile (see invariant 6 in the module docs).
     pub(crate) fn removed<'g>(
         &self,
+        found: EntryPtr<K, V>,
         removed: Shared<'g, Slot<V>>,
         shards: usize,
         guard: &'g Guard,
@@ -419,8 +427,8 @@ where
         let dead = signed(self.write.dead.fetch_add(1, SeqCst).wrapping_add(1));
         let live = self.live();
         let value = value_of(removed).expect("a removed value is live");
-        // SAFETY: this thread's compare-and-swap unlinked `removed`.
-        unsafe { retire_value(removed, guard) };
+        // SAFETY: this thread's compare-and-swap unlinked `removed` from `found`.
+        unsafe { retire_value(found, removed, guard) };
         if must_compact(dead, live, shards) {
             self.compact_locked(&mut self.lock(), shards, false, guard);
         }
@@ -446,7 +454,7 @@ where
         loop {
             let (found, seen) = self.look(hash, &mut eq, guard);
             if let Some(found) = found {
-                match found.compute(&mut decide, rejected.take(), guard) {
+                match entry(found, guard).compute(&mut decide, rejected.take(), guard) {
                     Computed::Stored { old, new } => {
                         return match value_of(old) {
                             None => {
@@ -455,7 +463,7 @@ where
                             }
                             Some(old_value) => {
                                 // SAFETY: this thread's compare-and-swap unlinked `old`.
-                                unsafe { retire_value(old, guard) };
+                                unsafe { retire_value(found, old, guard) };
                                 Compute::Updated {
                                     old: old_value,
                                     new,
@@ -464,7 +472,7 @@ where
                         };
                     }
                     Computed::Removed(old) => {
-                        return Compute::Removed(self.removed(old, shards, guard));
+                        return Compute::Removed(self.removed(found, old, shards, guard));
                     }
                     Computed::Unchanged => return Compute::Unchanged,
                     Computed::Aborted(aborted) => return Compute::Aborted(aborted),
@@ -490,7 +498,7 @@ where
                 rejected = Some(value);
                 continue;
             }
-            let stored = self.insert_new_locked(&mut locked, hash, key, SlotBox::new(value), guard);
+            let stored = self.insert_new_locked(&mut locked, hash, key, value, guard);
             return Compute::Inserted(stored);
         }
     }
@@ -504,8 +512,8 @@ where
         guard: &'g Guard,
     ) -> Option<(&'g K, &'g V)> {
         let found = self.find(hash, eq, guard)?;
-        let removed = found.delete_if(|_| true, guard)?;
-        Some((found.key(), self.removed(removed, shards, guard)))
+        let removed = entry(found, guard).delete_if(|_| true, guard)?;
+        Some((found.key(), self.removed(found, removed, shards, guard)))
     }
 
     /// Go's `CompareAndSwap`, generalized to a predicate.
@@ -520,9 +528,9 @@ where
         let Some(found) = self.find(hash, eq, guard) else {
             return Err((None, new));
         };
-        let previous = found.compare_exchange(matches, new, guard)?;
+        let previous = entry(found, guard).compare_exchange(matches, new, guard)?;
         // SAFETY: this thread's compare-and-swap unlinked `previous`.
-        unsafe { retire_value(previous, guard) };
+        unsafe { retire_value(found, previous, guard) };
         Ok(value_of(previous).expect("a replaced value is live"))
     }
 
@@ -534,9 +542,10 @@ where
         f: impl Fn(&V) -> V,
         guard: &'g Guard,
     ) -> Option<&'g V> {
-        let (previous, new) = self.find(hash, eq, guard)?.update(f, guard)?;
+        let found = self.find(hash, eq, guard)?;
+        let (previous, new) = entry(found, guard).update(f, guard)?;
         // SAFETY: this thread's compare-and-swap unlinked `previous`.
-        unsafe { retire_value(previous, guard) };
+        unsafe { retire_value(found, previous, guard) };
         Some(new)
     }
 
@@ -577,25 +586,41 @@ where
         locked.compactions += 1;
     }
 
-    /// Removes every entry.
-    pub(crate) fn clear(&self, guard: &Guard) {
+    /// Removes every entry: in place, as removals do, if so few are left that their tombstones
+    /// stay within the shard's bound; otherwise by publishing an empty snapshot (`O(n)` under the
+    /// lock, but off the readers' path).
+    pub(crate) fn clear(&self, shards: usize, guard: &Guard) {
+        let Some(snapshot) = self.snapshot(guard) else {
+            return; // nothing to clear, and no lock taken
+        };
+        if !must_compact(self.dead() + self.live(), 0, shards) {
+            for slot in snapshot.slots(guard) {
+                if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
+                    self.removed(slot.entry, removed, shards, guard);
+                }
+            }
+            return;
+        }
         let mut locked = self.lock();
         let Some(snapshot) = self.snapshot(guard) else {
             return;
         };
         let mut unlinked = Vec::with_capacity(snapshot.len(guard));
         let mut values = Vec::with_capacity(unlinked.capacity());
+        let mut live = 0;
         for slot in snapshot.slots(guard) {
             let previous = entry(slot.entry, guard).expunge_locked(guard);
             if !previous.is_null() {
-                values.push(previous);
+                live += 1;
+                // A first value is dropped with its entry.
+                if !slot.entry.is_first(previous) {
+                    values.push(previous);
+                }
             }
             unlinked.push(slot.entry);
         }
-        self.write.live.fetch_sub(values.len(), SeqCst);
-        self.write
-            .dead
-            .fetch_sub(unlinked.len() - values.len(), SeqCst);
+        self.write.live.fetch_sub(live, SeqCst);
+        self.write.dead.fetch_sub(unlinked.len() - live, SeqCst);
         self.publish_locked(
             &mut locked,
             Table::with_capacity(0),
@@ -648,7 +673,7 @@ impl<K, V> Shard<K, V> {
     }
 
     /// Unlinks every entry and hands them over, with exclusive access.
-    pub(crate) fn unlink_all(&mut self) -> Vec<Box<Entry<K, V>>> {
+    pub(crate) fn unlink_all(&mut self) -> Vec<OwnedEntry<K, V>> {
         self.write.live.store(0, Relaxed);
         self.write.dead.store(0, Relaxed);
         self.write.misses.store(0, Relaxed);
@@ -662,7 +687,7 @@ impl<K, V> Shard<K, V> {
         linked
             .into_iter()
             // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
-            .map(|ptr| unsafe { ptr.into_box() })
+            .map(|ptr| unsafe { OwnedEntry::new(ptr) })
             .collect()
     }
 }

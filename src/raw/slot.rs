@@ -1,5 +1,5 @@
-//! Value cells: each value lives in its own heap allocation, reached through an entry's atomic
-//! pointer.
+//! Value cells: every value but an entry's first (which lives in the entry, see
+//! [`node`](super::node)) has its own heap allocation, reached through an entry's atomic pointer.
 //!
 //! Compare-and-swap on that pointer is how writers detect that a value was replaced, so two
 //! values alive at the same time must never share an address. A `Box` of a zero-sized type is a
@@ -35,6 +35,37 @@ impl<V> Slot<V> {
         self.value.with(|value| unsafe { &*value })
     }
 
+    /// A cell holding `value`, to be placed in an entry (a first value) or in a [`SlotBox`].
+    pub(crate) fn new(value: V) -> Self {
+        Slot {
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Drops the value in place; the cell must not be used again.
+    ///
+    /// # Safety
+    ///
+    /// The caller must own the value (no other thread can reach the cell any more), and the
+    /// value must not have been dropped or moved out already.
+    pub(crate) unsafe fn drop_in_place(&self) {
+        // SAFETY: as the caller guarantees. The drop goes through the cell as a write, which a
+        // loom model orders after every read of the value.
+        self.value
+            .with_mut(|value| unsafe { std::ptr::drop_in_place(value) });
+    }
+
+    /// Moves the value out; the cell must not be used again.
+    ///
+    /// # Safety
+    ///
+    /// As for [`drop_in_place`](Self::drop_in_place).
+    pub(crate) unsafe fn read(&self) -> V {
+        // SAFETY: as the caller guarantees; the move is a write, as for `drop_in_place`.
+        self.value
+            .with_mut(|value| unsafe { std::ptr::read(value) })
+    }
+
     /// Borrows the value mutably, with exclusive access to the cell.
     pub(crate) fn value_mut(&mut self) -> &mut V {
         // SAFETY: `&mut self` excludes every other access to the cell.
@@ -64,11 +95,7 @@ impl<V> SlotBox<V> {
             handle_alloc_error(layout)
         };
         // SAFETY: `ptr` is a fresh allocation with the size and alignment of a `Slot<V>`.
-        unsafe {
-            ptr.as_ptr().write(Slot {
-                value: UnsafeCell::new(value),
-            })
-        };
+        unsafe { ptr.as_ptr().write(Slot::new(value)) };
         SlotBox(ptr)
     }
 

@@ -5,97 +5,13 @@
 //! or `Eq`; a lookup compares the full hash before it dereferences an entry to compare keys.
 
 use std::iter::{Chain, Copied, Flatten};
-use std::ptr::NonNull;
 
 use hashbrown::{hash_table, HashTable};
 
-use super::entry::Entry;
 use super::fresh::{Fresh, FreshSlots};
+use super::node::EntryPtr;
 use crate::sync::epoch::{self, Atomic, Guard};
 use crate::sync::Ordering::{Acquire, Relaxed};
-
-/// A pointer to an entry node that some table indexes (or indexed, under a guard).
-pub(crate) struct EntryPtr<K, V>(NonNull<Entry<K, V>>);
-
-impl<K, V> Clone for EntryPtr<K, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<K, V> Copy for EntryPtr<K, V> {}
-
-impl<K, V> PartialEq for EntryPtr<K, V> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-
-impl<K, V> EntryPtr<K, V> {
-    /// Moves a new entry to the heap.
-    pub(crate) fn allocate(entry: Entry<K, V>) -> Self {
-        EntryPtr(NonNull::from(Box::leak(Box::new(entry))))
-    }
-
-    pub(crate) fn as_ptr(self) -> *mut Entry<K, V> {
-        self.0.as_ptr()
-    }
-
-    /// # Safety
-    ///
-    /// `ptr` must be non-null and come from [`EntryPtr::as_ptr`].
-    pub(crate) unsafe fn from_ptr(ptr: *mut Entry<K, V>) -> Self {
-        // SAFETY: non-null, as the caller guarantees.
-        EntryPtr(unsafe { NonNull::new_unchecked(ptr) })
-    }
-
-    /// Borrows the entry for as long as `guard` is pinned.
-    ///
-    /// # Safety
-    ///
-    /// The entry must have been reachable from a table that was itself reachable under `guard`
-    /// (a snapshot or index loaded with it): entries are only retired through the epoch once no
-    /// table indexes them, so they outlive such a guard.
-    pub(crate) unsafe fn get(self, _guard: &Guard) -> &Entry<K, V> {
-        // SAFETY: guaranteed by the caller, as documented above.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// Borrows the entry mutably.
-    ///
-    /// # Safety
-    ///
-    /// The caller must have exclusive access to the whole map (`&mut` to it), and the entry must
-    /// be indexed by one of its tables.
-    pub(crate) unsafe fn get_mut<'a>(self) -> &'a mut Entry<K, V> {
-        // SAFETY: guaranteed by the caller, as documented above.
-        unsafe { &mut *self.0.as_ptr() }
-    }
-
-    /// Borrows the key of an entry that a table the caller can use indexes.
-    pub(crate) fn key<'a>(self) -> &'a K
-    where
-        K: 'a,
-        V: 'a,
-    {
-        // SAFETY: tables only hold pointers to allocated entries, and an entry is freed only
-        // after every table that indexed it has been unlinked and retired; callers reach this
-        // pointer through a table they can still use, and keys never change.
-        unsafe { self.0.as_ref() }.key()
-    }
-
-    /// Takes back ownership of the entry.
-    ///
-    /// # Safety
-    ///
-    /// No table may index the entry any more and no guard may still reach it (or the caller has
-    /// exclusive access to the whole map); this must be called once per entry.
-    pub(crate) unsafe fn into_box(self) -> Box<Entry<K, V>> {
-        // SAFETY: the pointer came from `Box::leak` in `allocate`; the caller guarantees this
-        // is the only owner left.
-        unsafe { Box::from_raw(self.0.as_ptr()) }
-    }
-}
 
 /// A table slot: an entry and its key's hash.
 pub(crate) struct Indexed<K, V> {

@@ -154,11 +154,48 @@ fn mass_removal_compacts_and_clear_resets() {
         map.raw.clear(&epoch::pin());
         map.check();
         assert_eq!(map.raw.len(), 0);
-        assert_eq!(map.stats().read_slots, 0);
+        // A shard left with few keys clears them in place; every slot left is a tombstone.
+        let stats = map.stats();
+        assert_eq!(
+            stats.read_slots + stats.dirty_len,
+            stats.tombstones,
+            "{stats}"
+        );
+        assert!(stats.tombstones <= 64, "{stats}");
         assert_eq!(map.get(&key(95)), None);
         assert_eq!(map.insert(&key(95), 1), None);
         map.check();
     });
+}
+
+#[test]
+fn clear_costs_what_the_map_holds() {
+    let map = Harness::new(1);
+    for i in 0..3 {
+        map.insert(&key(i), i);
+    }
+    let guard = &epoch::pin();
+    let before = map.raw.shards[0].snapshot(guard).map(std::ptr::from_ref);
+    map.raw.clear(guard);
+    // Three keys are deleted in place: no new snapshot, no table.
+    assert_eq!(
+        map.raw.shards[0].snapshot(guard).map(std::ptr::from_ref),
+        before
+    );
+    let stats = map.stats();
+    assert_eq!((stats.len, stats.tombstones, stats.compactions), (0, 3, 0));
+    assert_eq!(map.insert(&key(1), 10), None, "a revival");
+    assert_eq!(map.get(&key(1)), Some(vec![10]));
+    map.check();
+
+    // A map of more keys than its tombstone bound publishes an empty snapshot instead.
+    for i in 0..100 {
+        map.insert(&key(i), i);
+    }
+    map.raw.clear(guard);
+    assert!(map.raw.shards[0].snapshot(guard).is_none());
+    assert_eq!(map.raw.len(), 0);
+    map.check();
 }
 
 #[test]
@@ -268,3 +305,5 @@ fn a_capacity_sizes_the_first_dirty_index() {
     );
     map.check();
 }
+
+mod first_values;

@@ -1,17 +1,19 @@
-//! A global allocator that counts the heap bytes currently allocated, and their peak.
+//! A global allocator that counts the heap bytes currently allocated, their peak, and the
+//! allocations made.
 //!
 //! Used by the reclamation test, the memory benchmark and the tour example; each binary
 //! installs it with `#[global_allocator]` and uses the counters it needs.
 #![allow(unsafe_code)] // a `GlobalAlloc` cannot be written without it
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
 /// Wraps the system allocator and counts live bytes.
 pub struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// Heap bytes currently allocated by the whole process.
 pub fn live() -> isize {
@@ -23,9 +25,19 @@ pub fn peak() -> isize {
     PEAK.load(Relaxed)
 }
 
+/// Allocations (not reallocations) made by the whole process so far.
+pub fn allocations() -> usize {
+    ALLOCATIONS.load(Relaxed)
+}
+
 /// Starts a new peak measurement from the current live bytes.
 pub fn reset_peak() {
     PEAK.store(live(), Relaxed);
+}
+
+fn allocated(bytes: usize) {
+    ALLOCATIONS.fetch_add(1, Relaxed);
+    grow(bytes);
 }
 
 fn grow(bytes: usize) {
@@ -44,7 +56,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            grow(layout.size());
+            allocated(layout.size());
         }
         ptr
     }
@@ -53,7 +65,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: as for `alloc`.
         let ptr = unsafe { System.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            grow(layout.size());
+            allocated(layout.size());
         }
         ptr
     }
