@@ -83,7 +83,9 @@ async fn client(store: Arc<Store>, budgets: Arc<SnapMap<u64, u64>>, me: u64) -> 
         // Awaiting here is fine: nothing pinned is alive across it.
         tokio::task::yield_now().await;
         // No guard needed: a clone of the value, and a presence check.
-        let session = store.get_cloned(&own).expect("our own session is never removed");
+        let session = store
+            .get_cloned(&own)
+            .expect("our own session is never removed");
         assert_eq!(session.user, format!("user-{own}"));
         assert!(store.contains_key(&own));
         if i % 50 == 0 {
@@ -130,7 +132,9 @@ async fn main() {
 
     // Every request was counted, none lost to a race between tasks on different threads.
     for me in 0..CLIENTS {
-        let session = store.get_cloned(&(SHARED + me)).expect("a session per client");
+        let session = store
+            .get_cloned(&(SHARED + me))
+            .expect("a session per client");
         assert_eq!(session.requests, REQUESTS, "session of client {me}");
     }
     assert_eq!(store.len() as u64, CLIENTS);

@@ -70,7 +70,11 @@ fn last_seat_is_sold_once() {
         };
         let mine = office.sell("matinee");
         let theirs = buyer.join().unwrap();
-        assert!(mine != theirs, "sold {} times", u8::from(mine) + u8::from(theirs));
+        assert!(
+            mine != theirs,
+            "sold {} times",
+            u8::from(mine) + u8::from(theirs)
+        );
         assert_eq!(office.left("matinee"), Some(0));
     });
     let explored = EXPLORED.load(Ordering::Relaxed);
