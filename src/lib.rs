@@ -2,6 +2,8 @@
 // The lints are the workspace's (Cargo.toml), `unsafe_code` denied among them: only the two
 // modules below that hold the map's unsafe core allow it, every other module forbids it.
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary_impl;
 mod builder;
 mod compute;
 mod error;

@@ -24,6 +24,16 @@ use crate::sync::epoch::{self, Guard};
 ///
 /// See the [crate documentation](crate) for the consistency guarantees and the memory model.
 ///
+/// # Why `K` and `V` must be `Send + Sync + 'static`
+///
+/// The methods that read or write ask for these bounds because removed and overwritten keys and
+/// values are not dropped in place: they are handed to crossbeam-epoch's global collector,
+/// which drops them later (once no [`Guard`] can still see them), on whichever thread collects,
+/// possibly after the map is gone. So they may be dropped on another thread (`Send`), at a time
+/// no borrow could outlast (`'static`), and meanwhile other threads read them through shared
+/// references (`Sync`). Use owned data (`String`, `Arc<T>`) or `&'static` data. The
+/// [*Async services*](crate#async-services) section says what this means for tasks.
+///
 /// # Examples
 ///
 /// ```

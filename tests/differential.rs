@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::RngAlgorithm;
 use testkit::model::sequence::{
-    self, Expected, Hashing, Input, Key, KeyRange, Op, Style, Value, KEYS, WIDE_KEYS,
+    self, Decision, Expected, Hashing, Input, Key, KeyRange, Op, Style, Value, KEYS, WIDE_KEYS,
 };
 use testkit::model::{decode, differential, stats};
 
@@ -106,6 +106,68 @@ fn op_mix_reaches_every_path() {
             assert!(stats.dirty_builds >= 2, "{input:?}: {stats}");
             assert!(stats.promotions >= 2, "{input:?}: {stats}");
             assert!(stats.compactions >= 1, "{input:?}: {stats}");
+        }
+    }
+}
+
+/// Every outcome of the read-modify-write steps, on absent and present keys, in keys that sit in
+/// the read snapshot and in a dirty index: both checkers, either hasher, either access style.
+#[test]
+fn read_modify_write_steps_match_hashmap() {
+    let wide = KeyRange {
+        start: KEYS,
+        end: WIDE_KEYS,
+    };
+    let ops = vec![
+        Op::Compute(Key(1), Decision::Abort(Value(3))),
+        Op::Compute(Key(1), Decision::Remove),
+        Op::Compute(Key(1), Decision::Add(Value(2))),
+        Op::Compute(Key(1), Decision::Add(Value(3))),
+        Op::Compute(Key(1), Decision::Store(Value(0))),
+        Op::Compute(Key(1), Decision::Abort(Value(1))),
+        Op::UpdateOrInsert {
+            key: Key(2),
+            delta: Value(1),
+            default: Value(3),
+        },
+        Op::UpdateOrInsert {
+            key: Key(2),
+            delta: Value(1),
+            default: Value(3),
+        },
+        Op::UpdateOrInsertWith {
+            key: Key(4),
+            delta: Value(2),
+            default: Value(1),
+        },
+        Op::UpdateOrInsertWith {
+            key: Key(4),
+            delta: Value(2),
+            default: Value(1),
+        },
+        Op::RemoveEntry(Key(2)),
+        Op::RemoveEntry(Key(2)),
+        Op::InsertRange(wide, Value(1)),
+        Op::Iter,
+        Op::Insert(Key(6), Value(2)),
+        // Key 6 is in a dirty index now; key 1 in the read snapshot.
+        Op::Compute(Key(6), Decision::Add(Value(1))),
+        Op::Compute(Key(1), Decision::Remove),
+        Op::Compute(Key(6), Decision::Remove),
+        Op::RemoveEntry(Key(4)),
+        Op::RemoveRange(wide),
+        Op::Compute(Key(1), Decision::Store(Value(2))),
+    ];
+    for hashing in [Hashing::Sip, Hashing::Colliding] {
+        for style in [Style::Guarded, Style::Pinned] {
+            let input = Input {
+                hashing,
+                style,
+                capacity: 0,
+                ops: ops.clone(),
+            };
+            differential::run(&input);
+            stats::run(&input);
         }
     }
 }

@@ -91,6 +91,24 @@ fn stats_corpus() {
     replay_sequences("stats", stats::run);
 }
 
+/// The `user_map` target's checks (a map decoded by snapmap's `Arbitrary` impl, then steps), the
+/// same file the target includes.
+#[cfg(feature = "arbitrary")]
+#[path = "../fuzz/fuzz_targets/user_map_check.rs"]
+mod user_map_check;
+
+#[cfg(feature = "arbitrary")]
+#[test]
+fn user_map_corpus() {
+    use user_map_check::{Map, Step};
+
+    let inputs = inputs("user_map");
+    let count = replay("user_map", &inputs, |(map, steps): &(Map, Vec<Step>)| {
+        user_map_check::run(map.clone(), steps);
+    });
+    assert!(count > 0, "no user_map inputs found");
+}
+
 /// How often each concurrent input runs: interleavings differ from run to run.
 const CONCURRENT_ROUNDS: usize = 3;
 

@@ -4,9 +4,44 @@
 
 use std::hash::BuildHasher;
 
-use snapmap::{CompareExchangeError, MapRef, OccupiedError, SnapMap};
+use snapmap::{CompareExchangeError, Compute, MapRef, OccupiedError, Operation, SnapMap};
 
 use super::sequence::sorted;
+
+/// What a `compute` call did, with owned values: [`Compute`] without the guard's lifetime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Computed {
+    /// `Compute::Inserted`.
+    Inserted(u32),
+    /// `Compute::Updated`.
+    Updated {
+        /// The value replaced.
+        old: u32,
+        /// The value now stored.
+        new: u32,
+    },
+    /// `Compute::Removed`.
+    Removed(u32),
+    /// `Compute::Unchanged`.
+    Unchanged,
+    /// `Compute::Aborted`.
+    Aborted(u32),
+}
+
+impl From<Compute<'_, u32, u32>> for Computed {
+    fn from(done: Compute<'_, u32, u32>) -> Self {
+        match done {
+            Compute::Inserted(&new) => Computed::Inserted(new),
+            Compute::Updated { old, new } => Computed::Updated {
+                old: *old,
+                new: *new,
+            },
+            Compute::Removed(&old) => Computed::Removed(old),
+            Compute::Unchanged => Computed::Unchanged,
+            Compute::Aborted(token) => Computed::Aborted(token),
+        }
+    }
+}
 
 /// The map's shared-access operations with owned results, so that one driver can run them
 /// through a fresh guard per call ([`Guarded`]) or through a long-lived [`MapRef`].
@@ -37,6 +72,19 @@ pub trait Access {
     fn compare_exchange(&self, k: u32, current: u32, new: u32) -> Result<u32, (Option<u32>, u32)>;
     /// `update`: the new value.
     fn update(&self, k: u32, f: impl Fn(&u32) -> u32) -> Option<u32>;
+    /// `compute`: what it did.
+    fn compute(&self, k: u32, f: impl FnMut(Option<&u32>) -> Operation<u32, u32>) -> Computed;
+    /// `update_or_insert`: the new value.
+    fn update_or_insert(&self, k: u32, f: impl Fn(&u32) -> u32, default: u32) -> u32;
+    /// `update_or_insert_with`: the new value.
+    fn update_or_insert_with(
+        &self,
+        k: u32,
+        f: impl Fn(&u32) -> u32,
+        default: impl FnOnce() -> u32,
+    ) -> u32;
+    /// `remove_entry`: the removed key and value.
+    fn remove_entry(&self, k: u32) -> Option<(u32, u32)>;
     /// `retain`.
     fn retain(&self, f: impl FnMut(&u32, &u32) -> bool);
     /// `clear`.
@@ -115,6 +163,28 @@ impl<S: BuildHasher> Access for Guarded<'_, S> {
 
     fn update(&self, k: u32, f: impl Fn(&u32) -> u32) -> Option<u32> {
         self.0.update(&k, f, &self.0.guard()).copied()
+    }
+
+    fn compute(&self, k: u32, f: impl FnMut(Option<&u32>) -> Operation<u32, u32>) -> Computed {
+        self.0.compute(k, f, &self.0.guard()).into()
+    }
+
+    fn update_or_insert(&self, k: u32, f: impl Fn(&u32) -> u32, default: u32) -> u32 {
+        *self.0.update_or_insert(k, f, default, &self.0.guard())
+    }
+
+    fn update_or_insert_with(
+        &self,
+        k: u32,
+        f: impl Fn(&u32) -> u32,
+        default: impl FnOnce() -> u32,
+    ) -> u32 {
+        *self.0.update_or_insert_with(k, f, default, &self.0.guard())
+    }
+
+    fn remove_entry(&self, k: u32) -> Option<(u32, u32)> {
+        let guard = self.0.guard();
+        self.0.remove_entry(&k, &guard).map(|(&k, &v)| (k, v))
     }
 
     fn retain(&self, f: impl FnMut(&u32, &u32) -> bool) {
@@ -204,6 +274,27 @@ impl<S: BuildHasher> Access for MapRef<'_, u32, u32, S> {
 
     fn update(&self, k: u32, f: impl Fn(&u32) -> u32) -> Option<u32> {
         MapRef::update(self, &k, f).copied()
+    }
+
+    fn compute(&self, k: u32, f: impl FnMut(Option<&u32>) -> Operation<u32, u32>) -> Computed {
+        MapRef::compute(self, k, f).into()
+    }
+
+    fn update_or_insert(&self, k: u32, f: impl Fn(&u32) -> u32, default: u32) -> u32 {
+        *MapRef::update_or_insert(self, k, f, default)
+    }
+
+    fn update_or_insert_with(
+        &self,
+        k: u32,
+        f: impl Fn(&u32) -> u32,
+        default: impl FnOnce() -> u32,
+    ) -> u32 {
+        *MapRef::update_or_insert_with(self, k, f, default)
+    }
+
+    fn remove_entry(&self, k: u32) -> Option<(u32, u32)> {
+        MapRef::remove_entry(self, &k).map(|(&k, &v)| (k, v))
     }
 
     fn retain(&self, f: impl FnMut(&u32, &u32) -> bool) {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use snapmap::{CompareExchangeError, Guard, OccupiedError, SnapMap};
+use snapmap::{CompareExchangeError, Compute, Guard, OccupiedError, Operation, SnapMap};
 
 use super::sequence::{Colliding, Hashing, Sip};
 use super::stats::{assert_consistent, assert_settled};
@@ -85,6 +85,12 @@ pub enum Op {
     FillOwn(u8),
     /// `remove` of the first `count % OWN_KEYS` own keys.
     RemoveOwn(u8),
+    // Appended after the first campaign, so that the older variants keep their share.
+    /// `compute` storing a new value, or removing the key if this says so and the value's
+    /// payload is odd.
+    Compute(Target, bool),
+    /// `remove_entry`.
+    RemoveEntry(Target),
 }
 
 /// A whole concurrent test case.
@@ -453,6 +459,68 @@ impl Worker {
                         self.store(k, new.v());
                     }
                 }
+            }
+            Op::Compute(target, remove_odd) => {
+                let k = self.key_of(target);
+                let calls = Cell::new(0);
+                // The payload of the value the closure last offered (`None`: it removed).
+                let offered = Cell::new(None);
+                let done = map.compute(
+                    self.key(k),
+                    |current| {
+                        calls.set(calls.get() + 1);
+                        match current {
+                            Some(value) if remove_odd && value.v() % 2 == 1 => {
+                                assert_belongs(k, value);
+                                offered.set(None);
+                                Operation::<_, ()>::Remove
+                            }
+                            _ => {
+                                let value = self.value(k);
+                                offered.set(Some(value.v()));
+                                Operation::Insert(value)
+                            }
+                        }
+                    },
+                    guard,
+                );
+                if self.predicts(k) {
+                    assert_eq!(calls.get(), 1, "compute of own key {k} retried");
+                }
+                let previous = self.own.get(&k).copied();
+                match done {
+                    Compute::Inserted(new) => {
+                        assert_eq!(Some(new.v()), offered.get(), "compute stored a stale value");
+                        self.check(k, None, previous);
+                        self.store(k, new.v());
+                    }
+                    Compute::Updated { old, new } => {
+                        assert_eq!(Some(new.v()), offered.get(), "compute stored a stale value");
+                        self.check(k, Some(old), previous);
+                        self.store(k, new.v());
+                    }
+                    Compute::Removed(old) => {
+                        assert!(offered.get().is_none(), "compute removed after storing");
+                        assert!(
+                            remove_odd && old.v() % 2 == 1,
+                            "compute removed a kept value"
+                        );
+                        self.check(k, Some(old), previous);
+                        self.own.remove(&k);
+                    }
+                    Compute::Unchanged | Compute::Aborted(()) => {
+                        panic!("the closure never removes an absent key, nor aborts")
+                    }
+                }
+            }
+            Op::RemoveEntry(target) => {
+                let k = self.key_of(target);
+                let removed = map.remove_entry(&k, guard);
+                if let Some((key, _)) = removed {
+                    assert_eq!(key.k, k, "remove_entry gave back another key");
+                }
+                let predicted = self.own.remove(&k);
+                self.check(k, removed.map(|(_, value)| value), predicted);
             }
             Op::Retain(divisor) => {
                 let divisor = u64::from(divisor % 4 + 2);

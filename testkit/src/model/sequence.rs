@@ -21,9 +21,9 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use snapmap::{SnapMap, Stats};
+use snapmap::{Operation, SnapMap, Stats};
 
-use super::access::{Access, Guarded};
+use super::access::{Access, Computed, Guarded};
 use super::stats::assert_settled;
 
 /// Keys of single-key operations: `0..KEYS`.
@@ -118,6 +118,34 @@ impl Expected {
     }
 }
 
+/// What a `compute` closure decides, given the key's current value.
+#[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// `Operation::Insert` of this value, present or not.
+    Store(Value),
+    /// `Operation::Insert` of the current value plus this increment modulo `VALUES`, or of the
+    /// increment itself when the key is absent.
+    Add(Value),
+    /// `Operation::Remove`.
+    Remove,
+    /// `Operation::Abort` with this token.
+    Abort(Value),
+}
+
+impl Decision {
+    /// The operation decided when the key's current value is `current` (`None`: absent).
+    pub fn operation(self, current: Option<u32>) -> Operation<u32, u32> {
+        match self {
+            Decision::Store(Value(v)) => Operation::Insert(v),
+            Decision::Add(Value(delta)) => {
+                Operation::Insert(current.map_or(delta, |v| (v + delta) % VALUES))
+            }
+            Decision::Remove => Operation::Remove,
+            Decision::Abort(Value(token)) => Operation::Abort(token),
+        }
+    }
+}
+
 /// One step of a sequence: a call of the map's API, or a short burst of calls aimed at one of
 /// the protocol's transitions.
 #[derive(Arbitrary, Clone, Debug, PartialEq, Eq)]
@@ -183,6 +211,29 @@ pub enum Op {
     /// Reads [`ABSENT`] `dirty_len + 1` times: absent keys are not misses, so this never
     /// promotes.
     AbsentBurst,
+    // Appended after the first fuzz campaigns; see the module docs on the variants' order.
+    /// `compute` with a closure that decides as the [`Decision`] says, counting its calls.
+    Compute(Key, Decision),
+    /// `update_or_insert` adding this increment modulo `VALUES`, or inserting the default.
+    UpdateOrInsert {
+        /// The key.
+        key: Key,
+        /// The increment of a present value.
+        delta: Value,
+        /// The value of an absent key.
+        default: Value,
+    },
+    /// `update_or_insert_with`, counting the default's calls.
+    UpdateOrInsertWith {
+        /// The key.
+        key: Key,
+        /// The increment of a present value.
+        delta: Value,
+        /// The value the default closure makes.
+        default: Value,
+    },
+    /// `remove_entry`.
+    RemoveEntry(Key),
 }
 
 /// How the map hashes its keys.
@@ -598,6 +649,84 @@ pub fn apply<S: BuildHasher>(
             for _ in 0..=map.stats().dirty_len {
                 assert_eq!(access.get(ABSENT), None, "{op:?}");
             }
+        }
+        Op::Compute(Key(k), decision) => {
+            let mut seen = Vec::new();
+            let got = access.compute(k, |current| {
+                seen.push(current.copied());
+                decision.operation(current.copied())
+            });
+            let current = model.get(&k).copied();
+            // Without contention the closure runs exactly once, on the current value.
+            assert_eq!(seen, [current], "closure calls of {op:?}");
+            let expected = match (decision.operation(current), current) {
+                (Operation::Insert(new), None) => {
+                    model.insert(k, new);
+                    Computed::Inserted(new)
+                }
+                (Operation::Insert(new), Some(old)) => {
+                    model.insert(k, new);
+                    Computed::Updated { old, new }
+                }
+                (Operation::Remove, Some(old)) => {
+                    model.remove(&k);
+                    Computed::Removed(old)
+                }
+                (Operation::Remove, None) => Computed::Unchanged,
+                (Operation::Abort(token), _) => Computed::Aborted(token),
+            };
+            assert_eq!(got, expected, "{op:?}");
+        }
+        Op::UpdateOrInsert {
+            key: Key(k),
+            delta: Value(delta),
+            default: Value(default),
+        } => {
+            let seen = RefCell::new(Vec::new());
+            let got = access.update_or_insert(
+                k,
+                |&v| {
+                    seen.borrow_mut().push(v);
+                    (v + delta) % VALUES
+                },
+                default,
+            );
+            let current = model.get(&k).copied();
+            assert_eq!(seen.into_inner(), Vec::from_iter(current), "{op:?} calls");
+            let new = current.map_or(default, |v| (v + delta) % VALUES);
+            model.insert(k, new);
+            assert_eq!(got, new, "{op:?}");
+        }
+        Op::UpdateOrInsertWith {
+            key: Key(k),
+            delta: Value(delta),
+            default: Value(default),
+        } => {
+            let (seen, defaults) = (RefCell::new(Vec::new()), Cell::new(0));
+            let got = access.update_or_insert_with(
+                k,
+                |&v| {
+                    seen.borrow_mut().push(v);
+                    (v + delta) % VALUES
+                },
+                || {
+                    defaults.set(defaults.get() + 1);
+                    default
+                },
+            );
+            let current = model.get(&k).copied();
+            assert_eq!(seen.into_inner(), Vec::from_iter(current), "{op:?} calls");
+            assert_eq!(
+                defaults.get(),
+                usize::from(current.is_none()),
+                "default calls of {op:?}"
+            );
+            let new = current.map_or(default, |v| (v + delta) % VALUES);
+            model.insert(k, new);
+            assert_eq!(got, new, "{op:?}");
+        }
+        Op::RemoveEntry(Key(k)) => {
+            assert_eq!(access.remove_entry(k), model.remove_entry(&k), "{op:?}")
         }
         Op::GetMut(..) | Op::ShrinkToFit | Op::Clone | Op::Extend(..) => {
             panic!("{op:?} needs the map exclusively: apply_exclusive runs it")

@@ -95,6 +95,10 @@ fn single_key(op: &Op) -> bool {
             | Op::CompareExchange { .. }
             | Op::Update(..)
             | Op::GetMut(..)
+            | Op::Compute(..)
+            | Op::UpdateOrInsert { .. }
+            | Op::UpdateOrInsertWith { .. }
+            | Op::RemoveEntry(_)
     )
 }
 
