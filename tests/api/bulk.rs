@@ -290,15 +290,35 @@ fn retain_keeps_value_replaced_during_closure() {
     map.__check_invariants();
 }
 
-/// `clear` empties the map from any state, drops its tombstones, and the map works afterwards.
+/// `clear` empties the map from any state, and the map works afterwards. A map this small (16
+/// keys, 6 tombstones, one shard) is cleared in place: what stays indexed is tombstones, within
+/// the bound; a map of more keys than the bound publishes an empty snapshot, with no tombstone.
 #[test]
 fn clear_empties_and_map_still_works() {
     let (map, _) = mixed_map();
+    let before = map.stats();
     map.clear();
     assert!(map.is_empty());
     assert_eq!(map.len(), 0);
     assert_eq!(entries(&map), []);
     let stats = map.stats();
+    assert_eq!(stats.len, 0, "{stats}");
+    assert_eq!(
+        stats.read_slots + stats.dirty_len,
+        stats.tombstones,
+        "{stats}"
+    );
+    assert!(stats.tombstones <= 64, "{stats}");
+    assert_eq!(
+        stats.promotions, before.promotions,
+        "a small clear republished: {stats}"
+    );
+    map.__check_invariants();
+
+    let mut large: Map = snapmap::SnapMap::builder().shards(1).build();
+    large.extend((0..200).map(|k| (k, k)));
+    large.clear();
+    let stats = large.stats();
     assert_eq!(
         (
             stats.len,
@@ -309,7 +329,7 @@ fn clear_empties_and_map_still_works() {
         (0, 0, 0, 0),
         "{stats}"
     );
-    map.__check_invariants();
+    large.__check_invariants();
     let g = map.guard();
     for k in [5, 10, 101, 1, 500] {
         assert_eq!(map.get(&k, &g), None);
