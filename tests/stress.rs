@@ -765,3 +765,46 @@ fn clear_races_with_writers() {
     assert_eq!((map.len(), map.iter(&guard).count()), (0, 0));
     map.__check_invariants();
 }
+
+/// One thread inserts new keys while another removes each one as soon as it can see it, often
+/// before the insert has returned: every insert still returns the value it stored (a regression
+/// test: an insert that read its value back from the entry after publishing it found it removed).
+#[test]
+fn new_keys_removed_before_their_inserts_return() {
+    const N: u64 = testkit::scaled(200_000);
+    let map: SnapMap<u64, u64> = SnapMap::builder().shards(1).build();
+    let latest = AtomicU64::new(0);
+    let removed = AtomicU64::new(0);
+    /// Ends the remover's loop however the inserts end (a failed assertion included).
+    struct Done<'a>(&'a AtomicU64);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(u64::MAX, Ordering::Release);
+        }
+    }
+    thread::scope(|s| {
+        s.spawn(|| {
+            while latest.load(Ordering::Acquire) <= N {
+                let k = latest.load(Ordering::Acquire);
+                if map.pin().remove(&k).is_some() {
+                    removed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        let _done = Done(&latest);
+        for k in 1..=N {
+            latest.store(k, Ordering::Release);
+            let guard = map.guard();
+            match k % 3 {
+                0 => assert_eq!(map.try_insert(k, k, &guard).ok(), Some(&k)),
+                1 => assert_eq!(map.get_or_insert(k, k, &guard), &k),
+                _ => assert_eq!(map.insert(k, k, &guard), None),
+            }
+        }
+    });
+    assert!(
+        removed.load(Ordering::Relaxed) > 0,
+        "the remover never raced an insert"
+    );
+    map.__check_invariants();
+}

@@ -117,6 +117,12 @@ impl<K, V> Entry<K, V> {
         std::ptr::eq(value.as_raw(), &*self.first)
     }
 
+    /// The entry's first value, current or not: it stays readable for as long as the guard
+    /// under which the entry was reached (it is retired through the epoch once replaced).
+    pub(crate) fn first_value(&self) -> &V {
+        self.first.value()
+    }
+
     /// The key, which never changes.
     pub(crate) fn key(&self) -> &K {
         // SAFETY: the key is written only when the entry is created, before it is published,

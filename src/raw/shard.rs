@@ -347,9 +347,9 @@ where
                 }
             },
         }
-        entry(slot.entry, guard)
-            .load(guard)
-            .expect("a freshly stored value is live")
+        // Not a load of the value pointer: once published, the entry may already have been
+        // overwritten or removed by another thread.
+        entry(slot.entry, guard).first_value()
     }
 
     /// Publishes a table holding every entry of `snapshot` (and `extra`), which must be current.
