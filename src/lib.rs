@@ -12,6 +12,8 @@ mod map;
 mod map_ref;
 #[allow(unsafe_code)]
 mod raw;
+#[cfg(feature = "rayon")]
+mod rayon_impl;
 #[cfg(feature = "serde")]
 mod serde_impl;
 mod stats;
@@ -25,6 +27,8 @@ pub use crate::error::{CompareExchangeError, OccupiedError};
 pub use crate::iter::{IntoIter, Iter, Keys, Values};
 pub use crate::map::SnapMap;
 pub use crate::map_ref::MapRef;
+#[cfg(feature = "rayon")]
+pub use crate::rayon_impl::ParIter;
 pub use crate::stats::Stats;
 /// A pinned epoch: references handed out under it stay valid until it drops (re-exported from
 /// crossbeam-epoch so that users need no direct dependency on it).

@@ -209,7 +209,7 @@ where
 
     /// Rejects a guard from another epoch collector: the map retires memory through the global
     /// collector, so only its guards protect what this map hands out.
-    fn check_guard(guard: &Guard) {
+    pub(crate) fn check_guard(guard: &Guard) {
         if let Some(collector) = guard.collector() {
             assert!(
                 collector == epoch::default_collector(),

@@ -79,6 +79,8 @@ mod check;
 mod entry;
 mod fresh;
 mod node;
+#[cfg(feature = "rayon")]
+pub(crate) mod par;
 mod reclaim;
 mod shard;
 mod slot;
