@@ -4,12 +4,30 @@
 //! collect. A panic from a user's `Drop` must not unwind through the collector (it would leave
 //! the rest of the deferred batch unfreed), so each destructor runs under `catch_unwind` and a
 //! panic there is discarded; the memory is freed all the same.
+//!
+//! # Batched retirement of plain cells
+//!
+//! A value without drop glue needs nothing but its cell's memory freed, and one deferred
+//! function per overwrite (crossbeam-epoch's bag of 64 fills, is sealed and queued every 64 of
+//! them) costs more than the free itself. Such cells are gathered in a per-thread batch of
+//! [`BATCH`] and handed to the epoch together, by one deferred function. Deferring later than
+//! the unlink is always safe: every guard that could have loaded a cell was pinned before it was
+//! unlinked, so it is still pinned (and waited for) when the batch is deferred, or already gone.
+//! A thread's unfinished batch is deferred when the thread exits; at most `BATCH - 1` cells
+//! per thread wait longer than they would have. Values with drop glue keep one deferred
+//! function each, so that their `Drop` runs as soon as no guard can see them. loom models keep
+//! per-cell retirement too, so that each cell's reclamation stays visible to them.
 
+use std::alloc::Layout;
+use std::cell::RefCell;
+use std::mem::needs_drop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 
 use super::node::EntryPtr;
 use super::slot::{Slot, SlotBox};
 use super::table::Snapshot;
+use crate::sync::dealloc;
 use crate::sync::epoch::{Guard, Owned, Shared};
 
 fn drop_quietly<T>(value: T) {
@@ -55,6 +73,13 @@ pub(crate) unsafe fn retire_value<K, V>(
         drop_quietly(unsafe { SlotBox::from_shared(value) });
         return;
     }
+    if !needs_drop::<V>() && !cfg!(loom) && guard.collector().is_some() {
+        // SAFETY: a cell other than an entry's first, unlinked and retired once, as the caller
+        // guarantees; its value has no drop glue.
+        let (memory, layout) = unsafe { SlotBox::raw_memory(value) };
+        batch(memory, layout, guard);
+        return;
+    }
     let raw = value.as_raw();
     let destroy = move || {
         // SAFETY: a value other than an entry's first was published by `SlotBox::into_shared`
@@ -64,6 +89,71 @@ pub(crate) unsafe fn retire_value<K, V>(
     // SAFETY: the epoch runs `destroy` only after every guard that could have loaded `value`
     // has been dropped; `V: Send + 'static` makes running it on another thread, later, sound.
     unsafe { guard.defer_unchecked(destroy) };
+}
+
+/// Cells gathered before they are handed to the epoch together.
+const BATCH: usize = 64;
+
+/// Raw memory of unlinked cells whose values have no drop glue, each with its layout.
+struct Cells(Vec<(NonNull<u8>, Layout)>);
+
+// SAFETY: the cells are unlinked and owned only by this list; memory from the global allocator
+// may be freed on any thread.
+unsafe impl Send for Cells {}
+
+impl Cells {
+    /// Hands the cells to the epoch, to be freed once no guard can see them.
+    fn retire(self, guard: &Guard) {
+        if self.0.is_empty() {
+            return;
+        }
+        let destroy = move || {
+            let cells = self;
+            for (memory, layout) in cells.0 {
+                // SAFETY: each cell was allocated with `layout`, unlinked and batched once, and
+                // its value needs no drop; this runs once no guard can reach it.
+                unsafe { dealloc(memory.as_ptr(), layout) };
+            }
+        };
+        // SAFETY: every guard that could have loaded one of these cells was pinned before it
+        // was unlinked, so before now: the epoch runs `destroy` only after all of them are gone.
+        unsafe { guard.defer_unchecked(destroy) };
+    }
+}
+
+/// This thread's cells not yet handed to the epoch.
+struct Batch(Cells);
+
+impl Drop for Batch {
+    /// A thread's last cells, when it exits.
+    fn drop(&mut self) {
+        let cells = std::mem::replace(&mut self.0, Cells(Vec::new()));
+        if !cells.0.is_empty() {
+            cells.retire(&crate::sync::epoch::pin());
+        }
+    }
+}
+
+thread_local! {
+    static BATCH_OF_CELLS: RefCell<Batch> = const { RefCell::new(Batch(Cells(Vec::new()))) };
+}
+
+/// Adds an unlinked cell to this thread's batch, and retires the batch once it is full.
+fn batch(memory: NonNull<u8>, layout: Layout, guard: &Guard) {
+    let full = BATCH_OF_CELLS.try_with(|batch| {
+        let cells = &mut batch.borrow_mut().0 .0;
+        if cells.capacity() == 0 {
+            cells.reserve_exact(BATCH);
+        }
+        cells.push((memory, layout));
+        (cells.len() >= BATCH).then(|| Cells(std::mem::take(cells)))
+    });
+    match full {
+        Ok(Some(cells)) => cells.retire(guard),
+        Ok(None) => {}
+        // The thread is exiting and its batch is gone: this cell is retired alone.
+        Err(_) => Cells(vec![(memory, layout)]).retire(guard),
+    }
 }
 
 /// Retires a snapshot that has been replaced, together with the entries that only it indexed

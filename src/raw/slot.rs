@@ -122,6 +122,20 @@ impl<V> SlotBox<V> {
         ManuallyDrop::new(self).as_shared()
     }
 
+    /// The memory of an unlinked cell whose value has no drop glue: freeing it (with
+    /// `dealloc` and the layout returned) is all its destruction takes.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must satisfy [`from_shared`](Self::from_shared)'s requirements, and `V` must not
+    /// need dropping.
+    pub(crate) unsafe fn raw_memory(ptr: Shared<'_, Slot<V>>) -> (NonNull<u8>, Layout) {
+        debug_assert!(!std::mem::needs_drop::<V>());
+        // SAFETY: as the caller guarantees.
+        let cell = ManuallyDrop::new(unsafe { Self::from_shared(ptr) });
+        (cell.0.cast(), Slot::<V>::layout())
+    }
+
     pub(crate) fn into_value(self) -> V {
         let this = ManuallyDrop::new(self);
         // SAFETY: the box owns the cell; it is read once and freed without dropping it again.

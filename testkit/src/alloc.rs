@@ -6,14 +6,14 @@
 #![allow(unsafe_code)] // a `GlobalAlloc` cannot be written without it
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 
 /// Wraps the system allocator and counts live bytes.
 pub struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// Heap bytes currently allocated by the whole process.
 pub fn live() -> isize {
@@ -25,9 +25,15 @@ pub fn peak() -> isize {
     PEAK.load(Relaxed)
 }
 
-/// Allocations (not reallocations) made by the whole process so far.
-pub fn allocations() -> usize {
-    ALLOCATIONS.load(Relaxed)
+thread_local! {
+    /// Allocations made by this thread (a const-initialized cell: no allocation to set it up).
+    static THREAD_ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Allocations (not reallocations) made by this thread so far: not disturbed by other threads,
+/// such as a finished test's thread handing over its state as it exits.
+pub fn thread_allocations() -> usize {
+    THREAD_ALLOCATIONS.with(Cell::get)
 }
 
 /// Starts a new peak measurement from the current live bytes.
@@ -36,7 +42,8 @@ pub fn reset_peak() {
 }
 
 fn allocated(bytes: usize) {
-    ALLOCATIONS.fetch_add(1, Relaxed);
+    // `try_with`: nothing to count once this thread's locals are gone.
+    let _ = THREAD_ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
     grow(bytes);
 }
 
