@@ -408,6 +408,11 @@ impl<'g, K, V> Iterator for SnapshotIter<'g, K, V> {
 impl<K, V> Drop for RawMap<K, V> {
     fn drop(&mut self) {
         let entries: Vec<_> = self.shards.iter_mut().flat_map(Shard::unlink_all).collect();
+        if !cfg!(loom) {
+            // Cells this thread retired, from this map or another, wait in its batch; handing
+            // them over now lets the heap return as soon as the epoch advances.
+            reclaim::retire_this_threads_batch(&crate::sync::epoch::pin());
+        }
         drop_all(entries);
     }
 }

@@ -13,8 +13,8 @@
 //! [`BATCH`] and handed to the epoch together, by one deferred function. Deferring later than
 //! the unlink is always safe: every guard that could have loaded a cell was pinned before it was
 //! unlinked, so it is still pinned (and waited for) when the batch is deferred, or already gone.
-//! A thread's unfinished batch is deferred when the thread exits; at most `BATCH - 1` cells
-//! per thread wait longer than they would have. Values with drop glue keep one deferred
+//! A thread's unfinished batch is deferred when the thread exits, or when a map is dropped on
+//! it; at most `BATCH - 1` cells per thread wait longer than they would have. Values with drop glue keep one deferred
 //! function each, so that their `Drop` runs as soon as no guard can see them. loom models keep
 //! per-cell retirement too, so that each cell's reclamation stays visible to them.
 
@@ -136,6 +136,17 @@ impl Drop for Batch {
 
 thread_local! {
     static BATCH_OF_CELLS: RefCell<Batch> = const { RefCell::new(Batch(Cells(Vec::new()))) };
+}
+
+/// Hands this thread's unfinished batch to the epoch now (when a map drops: its owner may then
+/// expect the heap back as soon as the epoch advances, without another retirement on this
+/// thread). Other threads' batches wait for their own retirements or their exit.
+pub(crate) fn retire_this_threads_batch(guard: &Guard) {
+    let cells =
+        BATCH_OF_CELLS.try_with(|batch| Cells(std::mem::take(&mut batch.borrow_mut().0 .0)));
+    if let Ok(cells) = cells {
+        cells.retire(guard);
+    }
 }
 
 /// Adds an unlinked cell to this thread's batch, and retires the batch once it is full.
