@@ -9,8 +9,9 @@
 //!   lock;
 //! - **expunged**: null with the [`EXPUNGED`] tag: unlinked by a compaction or `clear`, indexed
 //!   by no current table, and final (`clear` adds [`FIRST_OWNED`] when it expunges an entry whose
-//!   first value was still current, so that the entry's destructor drops that value). A store that finds an expunged entry (through a snapshot it
-//!   loaded before the entry was unlinked) must look the key up again in the current snapshot.
+//!   first value was still current, so that the entry's destructor drops that value). A store
+//!   that finds an expunged entry (through a snapshot it loaded before the entry was unlinked)
+//!   must look the key up again in the current snapshot.
 //!
 //! Deleted → expunged and live → expunged happen only under the shard's mutex (the `_locked`
 //! methods), at the moment the entry is left out of the snapshot that replaces the current one.

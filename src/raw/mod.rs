@@ -15,13 +15,14 @@
 //!
 //! An entry is one allocation holding its key, its first value and an atomic pointer to its
 //! current value (the first one, or a cell holding a value stored later); its states (live,
-//! deleted, expunged) are described in [`entry`], and who frees its block, and when, in [`node`]. Every public operation reduces to: find the key's entry
-//! lock-free (table, then index), then change its value pointer with a compare-and-swap. Only an
-//! insert of a key the snapshot lacks takes the lock, and so do the publications of a new
-//! snapshot: a **promotion** (the index merged into a new table, when lookups answered by the
-//! index have added up to the shard's size, or when the index has grown as large as the table), a
-//! **compaction** (a new table without the tombstones) and a `clear` of more keys than a shard
-//! may keep as tombstones (a `clear` of fewer deletes them in place, as removals do).
+//! deleted, expunged) are described in [`entry`], and who frees its block, and when, in [`node`].
+//! Every public operation reduces to: find the key's entry lock-free (table, then index), then
+//! change its value pointer with a compare-and-swap. Only an insert of a key the snapshot lacks
+//! takes the lock, and so do the publications of a new snapshot: a **promotion** (the index
+//! merged into a new table, when lookups answered by the index have added up to the shard's
+//! size, or when the index has grown as large as the table), a **compaction** (a new table
+//! without the tombstones) and a `clear` of more keys than a shard may keep as tombstones (a
+//! `clear` of fewer deletes them in place, as removals do).
 //!
 //! # Invariants (per shard)
 //!

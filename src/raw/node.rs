@@ -19,10 +19,13 @@
 //! particular order across threads: the entry's may run first even though the value was retired
 //! earlier. So the block carries a count of its owners: 1 for the entry, plus 1 while a retired
 //! first value waits for its destructor. The thread that unlinks the first value adds its share
-//! while still pinned, which orders the addition before the entry's deferred function (that runs
-//! only after every guard pinned when the entry was retired is gone, and this thread's guard was
-//! pinned before the entry could be unlinked or stayed pinned until after). Whichever party drops
-//! the count to zero frees the block; the other has already dropped what it owned (the entry its
+//! while still pinned by the guard under which it reached the entry. Its compare-and-swap
+//! succeeded, so the entry was not expunged yet, and the entry is retired only after it is
+//! expunged: the entry's deferred function runs only once the epoch has advanced past a moment
+//! when this thread was seen unpinned, after the addition (or waits for that, if the entry was
+//! retired while this thread was still pinned). Either way the addition happens before it, so
+//! both parties' updates of the count are ordered. Whichever party drops the count to zero frees
+//! the block; the other has already dropped what it owned (the entry its
 //! key, the value its value). A value without drop glue needs no destructor, so it is never
 //! retired apart from its entry, and its blocks carry no count at all.
 //!

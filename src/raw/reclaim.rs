@@ -14,9 +14,10 @@
 //! the unlink is always safe: every guard that could have loaded a cell was pinned before it was
 //! unlinked, so it is still pinned (and waited for) when the batch is deferred, or already gone.
 //! A thread's unfinished batch is deferred when the thread exits, or when a map is dropped on
-//! it; at most `BATCH - 1` cells per thread wait longer than they would have. Values with drop glue keep one deferred
-//! function each, so that their `Drop` runs as soon as no guard can see them. loom models keep
-//! per-cell retirement too, so that each cell's reclamation stays visible to them.
+//! it; at most `BATCH - 1` cells per thread wait longer than they would have. Values with drop
+//! glue keep one deferred function each, so that their `Drop` runs as soon as no guard can see
+//! them. loom models keep per-cell retirement too, so that each cell's reclamation stays
+//! visible to them.
 
 use std::alloc::Layout;
 use std::cell::RefCell;
