@@ -94,20 +94,26 @@ fn op_mix_reaches_every_path() {
         Op::RemoveRange(wide),
         Op::Iter,
     ];
-    for hashing in [Hashing::Sip, Hashing::Colliding] {
-        for style in [Style::Guarded, Style::Pinned] {
-            let input = Input {
+    for input in every_hashing_and_style(&ops) {
+        let stats = sequence::run(&input, || differential::Contents);
+        assert!(stats.dirty_builds >= 2, "{input:?}: {stats}");
+        assert!(stats.promotions >= 2, "{input:?}: {stats}");
+        assert!(stats.compactions >= 1, "{input:?}: {stats}");
+    }
+}
+
+/// `ops` as an input with either hasher and either access style.
+fn every_hashing_and_style(ops: &[Op]) -> impl Iterator<Item = Input> + '_ {
+    [Hashing::Sip, Hashing::Colliding]
+        .into_iter()
+        .flat_map(move |hashing| {
+            [Style::Guarded, Style::Pinned].map(|style| Input {
                 hashing,
                 style,
                 capacity: 0,
-                ops: ops.clone(),
-            };
-            let stats = sequence::run(&input, || differential::Contents);
-            assert!(stats.dirty_builds >= 2, "{input:?}: {stats}");
-            assert!(stats.promotions >= 2, "{input:?}: {stats}");
-            assert!(stats.compactions >= 1, "{input:?}: {stats}");
-        }
-    }
+                ops: ops.to_vec(),
+            })
+        })
 }
 
 /// Every outcome of the read-modify-write steps, on absent and present keys, in keys that sit in
@@ -158,16 +164,8 @@ fn read_modify_write_steps_match_hashmap() {
         Op::RemoveRange(wide),
         Op::Compute(Key(1), Decision::Store(Value(2))),
     ];
-    for hashing in [Hashing::Sip, Hashing::Colliding] {
-        for style in [Style::Guarded, Style::Pinned] {
-            let input = Input {
-                hashing,
-                style,
-                capacity: 0,
-                ops: ops.clone(),
-            };
-            differential::run(&input);
-            stats::run(&input);
-        }
+    for input in every_hashing_and_style(&ops) {
+        differential::run(&input);
+        stats::run(&input);
     }
 }

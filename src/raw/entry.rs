@@ -101,10 +101,10 @@ pub(crate) struct Entry<K, V> {
 
 /// Reads the value behind a live pointer.
 pub(crate) fn value_of<'g, V>(ptr: Shared<'g, Slot<V>>) -> Option<&'g V> {
-    // SAFETY: every non-null value pointer was loaded from an entry under the guard that `'g`
-    // borrows. A value is retired (never freed directly) once it is unlinked, so it stays
-    // allocated and unchanged until that guard is dropped; a first value lives in its entry's
-    // block, which outlives it (see `node`).
+    // Every non-null value pointer was loaded from an entry under the guard that `'g` borrows;
+    // a first value lives in its entry's block, which outlives it (see `node`).
+    // SAFETY: a value is retired (never freed directly) once it is unlinked, so it stays
+    // allocated and unchanged until that guard is dropped.
     unsafe { ptr.as_ref() }.map(Slot::value)
 }
 

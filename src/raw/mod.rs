@@ -412,7 +412,7 @@ impl<K, V> Drop for RawMap<K, V> {
         if !cfg!(loom) {
             // Cells this thread retired, from this map or another, wait in its batch; handing
             // them over now lets the heap return as soon as the epoch advances.
-            reclaim::retire_this_threads_batch(&crate::sync::epoch::pin());
+            reclaim::retire_this_threads_batch();
         }
         drop_all(entries);
     }

@@ -86,10 +86,10 @@ impl<K, V> EntryPtr<K, V> {
         let Some(ptr) = NonNull::new(raw) else {
             handle_alloc_error(block)
         };
-        // SAFETY: `raw` is a fresh allocation of `block`, which holds an `Entry<K, V>` at offset 0
-        // and, when `V` has drop glue, an `AtomicUsize` at `owners`; each field is written once.
         // The value pointer is derived from the block's own pointer, so readers may borrow the
         // first value through it for as long as the block lives.
+        // SAFETY: `raw` is a fresh allocation of `block`: an `Entry<K, V>` at offset 0 and, when
+        // `V` has drop glue, an `AtomicUsize` at `owners`; each field is written once.
         unsafe {
             let first = addr_of_mut!((*raw).first);
             first.write(ManuallyDrop::new(Slot::new(value)));

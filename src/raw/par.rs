@@ -40,10 +40,10 @@ impl<K, V> RawMap<K, V> {
         shard: usize,
         _pinned: Pinned<'g>,
     ) -> SnapshotIter<'g, K, V> {
-        // SAFETY: the iterator only loads through this guard (the snapshot, index and value
-        // pointers) and never retires or frees anything with it. What it loads stays allocated
-        // for `'g` because the caller's guard, pinned for all of `'g` (`Pinned`), was pinned
-        // before the load, as the module docs argue.
+        // The iterator only loads through this guard (the snapshot, index and value pointers)
+        // and never retires or frees anything with it.
+        // SAFETY: what it loads stays allocated for `'g`: the caller's guard, pinned for all of
+        // `'g` (`Pinned`), was pinned before each load (see the module docs).
         let guard: &'g Guard = unsafe { epoch::unprotected() };
         SnapshotIter {
             shards: self.shards[shard..=shard].iter(),

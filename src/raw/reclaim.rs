@@ -142,11 +142,12 @@ thread_local! {
 /// Hands this thread's unfinished batch to the epoch now (when a map drops: its owner may then
 /// expect the heap back as soon as the epoch advances, without another retirement on this
 /// thread). Other threads' batches wait for their own retirements or their exit.
-pub(crate) fn retire_this_threads_batch(guard: &Guard) {
+pub(crate) fn retire_this_threads_batch() {
     let cells =
         BATCH_OF_CELLS.try_with(|batch| Cells(std::mem::take(&mut batch.borrow_mut().0 .0)));
-    if let Ok(cells) = cells {
-        cells.retire(guard);
+    // Pinned only when there is something to hand over: most drops have nothing.
+    if let Some(cells) = cells.ok().filter(|cells| !cells.0.is_empty()) {
+        cells.retire(&crate::sync::epoch::pin());
     }
 }
 
