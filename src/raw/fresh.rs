@@ -1,11 +1,21 @@
 //! The index of a snapshot's new keys: an open-addressing table that one writer (the holder of
 //! the shard's lock) fills and any number of readers probe without a lock.
 //!
+//! Slots come in groups of eight, and each group has one atomic word of eight tag bytes beside
+//! them: a tag is zero while its slot is empty and, once the slot is filled, the top seven bits
+//! of the key's hash with the high bit set. A probe reads one tag word per group, a few bytes per
+//! key rather than a whole slot, so a lookup of an absent key costs a load from an array eight
+//! times smaller than the slots (small enough to stay in cache for hundreds of thousands of
+//! keys), and only slots whose tag matches are read.
+//!
 //! A slot goes from empty to holding an entry exactly once and never changes again: the writer
-//! stores the hash, then publishes the entry pointer with a release store; a reader that
-//! acquires a non-null pointer therefore also sees the hash written before it. Nothing is ever
-//! removed (a removed key stays as a tombstone in its entry), and the writer keeps at most half
-//! the slots full, so every probe sequence reaches an empty slot and ends.
+//! stores the hash and the entry pointer, then publishes them by storing the group's tag word
+//! with the new tag set (release); a reader that acquires the word therefore also sees the slot
+//! written before it. Probing goes from the group the hash selects to the next, and the writer
+//! fills the first group on that path with an empty byte, so the groups a key's path crosses
+//! before its own were full when it was inserted, and stay full. Nothing is ever removed (a
+//! removed key stays as a tombstone in its entry), and the writer keeps at most half the slots
+//! full, so every path reaches a group with an empty byte and ends.
 //!
 //! When the index is half full the writer builds a copy twice the size, publishes it in the
 //! snapshot with a release store and retires the old one through the epoch. A reader still
@@ -23,8 +33,31 @@ use super::table::Indexed;
 use crate::sync::Ordering::{Acquire, Relaxed, Release};
 use crate::sync::{injected, AtomicPtr, AtomicU64, AtomicUsize};
 
-/// Slots in a new shard's first index.
-const FIRST_CAPACITY: usize = 8;
+/// Slots per group: the tag bytes in one `u64`.
+const GROUP: usize = 8;
+
+/// Slots in a new shard's first index: one group.
+const FIRST_CAPACITY: usize = GROUP;
+
+/// The high bit of every tag byte: set exactly in the bytes of filled slots.
+const FULL: u64 = 0x8080_8080_8080_8080;
+
+/// The low bit of every byte.
+const LOW: u64 = 0x0101_0101_0101_0101;
+
+/// The tag of a filled slot: the hash's top seven bits (which neither the group nor the shard
+/// is chosen by) with the high bit set, so never zero.
+fn tag_of(hash: u64) -> u64 {
+    0x80 | (hash >> 57)
+}
+
+/// The bytes of `word` that may equal `tag`, as their high bits: every byte that does, and
+/// perhaps some other filled byte above one that does (a borrow), which the caller rejects by
+/// its hash. Never an empty byte: its xor with the tag keeps the high bit that `!x` clears.
+fn candidates(word: u64, tag: u64) -> u64 {
+    let x = word ^ (tag * LOW);
+    x.wrapping_sub(LOW) & !x & FULL
+}
 
 struct Slot<K, V> {
     hash: AtomicU64,
@@ -34,6 +67,8 @@ struct Slot<K, V> {
 /// A single-writer, lock-free-read index of entries.
 pub(crate) struct Fresh<K, V> {
     len: AtomicUsize,
+    /// One word of tag bytes per group of [`GROUP`] slots.
+    tags: Box<[AtomicU64]>,
     slots: Box<[Slot<K, V>]>,
 }
 
@@ -47,6 +82,7 @@ impl<K, V> Fresh<K, V> {
             .max(FIRST_CAPACITY);
         Fresh {
             len: AtomicUsize::new(0),
+            tags: (0..capacity / GROUP).map(|_| AtomicU64::new(0)).collect(),
             slots: (0..capacity)
                 .map(|_| Slot {
                     hash: AtomicU64::new(0),
@@ -66,28 +102,43 @@ impl<K, V> Fresh<K, V> {
         (self.len.load(Relaxed) + 1) * 2 <= self.slots.len()
     }
 
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
+    /// The group a probe for `hash` starts at, and the mask that wraps it around.
+    fn first_group(&self, hash: u64) -> (usize, usize) {
+        let mask = self.tags.len() - 1;
+        (hash as usize & mask, mask)
     }
 
     /// Finds the entry whose key satisfies `eq` among those with this hash; lock-free.
     pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<EntryPtr<K, V>> {
-        let mut i = hash as usize & self.mask();
+        let tag = tag_of(hash);
+        let (mut group, mask) = self.first_group(hash);
         loop {
-            let slot = &self.slots[i];
-            let ptr = slot.entry.load(Acquire);
-            if ptr.is_null() {
-                return None;
+            let word = self.tags[group].load(Acquire);
+            let mut candidates = candidates(word, tag);
+            while candidates != 0 {
+                let byte = candidates.trailing_zeros() as usize / 8;
+                candidates &= candidates - 1;
+                // A filled slot, written before the tag word that was acquired above.
+                let slot = &self.slots[group * GROUP + byte];
+                if slot.hash.load(Relaxed) != hash {
+                    continue;
+                }
+                let ptr = slot.entry.load(Relaxed);
+                if ptr.is_null() {
+                    continue; // never, unless the tag's publication is broken
+                }
+                // An index's entries are retired only after the snapshot owning it is
+                // replaced, so they outlive the guard under which the caller loaded this index.
+                // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
+                let entry = unsafe { EntryPtr::from_ptr(ptr) };
+                if eq(entry.key()) {
+                    return Some(entry);
+                }
             }
-            // The slot was published (release, acquired above) after the entry was initialised,
-            // and an index's entries are retired only after the snapshot owning it is replaced,
-            // so they outlive the guard under which the caller loaded this index.
-            // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
-            let entry = unsafe { EntryPtr::from_ptr(ptr) };
-            if slot.hash.load(Relaxed) == hash && eq(entry.key()) {
-                return Some(entry);
+            if word & FULL != FULL {
+                return None; // a group with an empty slot ends every path through it
             }
-            i = (i + 1) & self.mask();
+            group = (group + 1) & mask;
         }
     }
 
@@ -95,17 +146,22 @@ impl<K, V> Fresh<K, V> {
     /// shard's lock calls this, and only when [`has_room`](Self::has_room) says so.
     pub(crate) fn insert(&self, slot: Indexed<K, V>) {
         debug_assert!(self.has_room());
-        let mut i = slot.hash as usize & self.mask();
-        while !self.slots[i].entry.load(Relaxed).is_null() {
-            i = (i + 1) & self.mask();
+        let (mut group, mask) = self.first_group(slot.hash);
+        let mut word = self.tags[group].load(Relaxed);
+        while word & FULL == FULL {
+            group = (group + 1) & mask;
+            word = self.tags[group].load(Relaxed);
         }
-        self.slots[i].hash.store(slot.hash, Relaxed);
+        let byte = (!word & FULL).trailing_zeros() as usize / 8;
+        let target = &self.slots[group * GROUP + byte];
+        target.hash.store(slot.hash, Relaxed);
+        target.entry.store(slot.entry.as_ptr(), Relaxed);
         let publish = if injected!("relaxed_index_publish") {
             Relaxed
         } else {
             Release
         };
-        self.slots[i].entry.store(slot.entry.as_ptr(), publish);
+        self.tags[group].store(word | tag_of(slot.hash) << (8 * byte), publish);
         self.len.store(self.len.load(Relaxed) + 1, Release);
     }
 
@@ -121,24 +177,134 @@ impl<K, V> Fresh<K, V> {
 
     /// Every entry in the index (a concurrent insert may or may not be seen).
     pub(crate) fn slots(&self) -> FreshSlots<'_, K, V> {
-        FreshSlots(self.slots.iter())
+        FreshSlots {
+            fresh: self,
+            group: 0,
+            full: 0,
+        }
     }
 }
 
 /// The entries of an index, in slot order.
-pub(crate) struct FreshSlots<'a, K, V>(std::slice::Iter<'a, Slot<K, V>>);
+pub(crate) struct FreshSlots<'a, K, V> {
+    fresh: &'a Fresh<K, V>,
+    /// The next group whose tag word to load.
+    group: usize,
+    /// The filled bytes of the group before it not yet yielded.
+    full: u64,
+}
 
 impl<K, V> Iterator for FreshSlots<'_, K, V> {
     type Item = Indexed<K, V>;
 
     fn next(&mut self) -> Option<Indexed<K, V>> {
-        self.0.find_map(|slot| {
-            let ptr = slot.entry.load(Acquire);
-            (!ptr.is_null()).then(|| Indexed {
-                hash: slot.hash.load(Relaxed),
-                // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
-                entry: unsafe { EntryPtr::from_ptr(ptr) },
-            })
+        while self.full == 0 {
+            let word = self.fresh.tags.get(self.group)?.load(Acquire);
+            self.full = word & FULL;
+            self.group += 1;
+        }
+        let index = (self.group - 1) * GROUP + self.full.trailing_zeros() as usize / 8;
+        self.full &= self.full - 1;
+        let slot = &self.fresh.slots[index];
+        let ptr = slot.entry.load(Relaxed);
+        if ptr.is_null() {
+            return self.next(); // never, unless the tag's publication is broken
+        }
+        Some(Indexed {
+            hash: slot.hash.load(Relaxed),
+            // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
+            entry: unsafe { EntryPtr::from_ptr(ptr) },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::node::OwnedEntry;
+
+    /// A hash whose group bits are `group`, whose tag bits are `tag` and whose middle bits tell
+    /// keys apart (or not, with equal `id`s).
+    fn hash(group: u64, tag: u64, id: u64) -> u64 {
+        tag << 57 | id << 16 | group
+    }
+
+    /// Fills an index of `capacity` slots with `(hash, key)` entries and checks every lookup;
+    /// frees the entries afterwards.
+    fn check(capacity: usize, hashes: &[u64]) {
+        let fresh = Fresh::with_room_for(capacity / 2);
+        assert_eq!(fresh.slots.len(), capacity);
+        let entries: Vec<_> = hashes
+            .iter()
+            .enumerate()
+            .map(|(key, &hash)| {
+                let entry = EntryPtr::new(key, ());
+                fresh.insert(Indexed { hash, entry });
+                entry
+            })
+            .collect();
+        assert_eq!(fresh.len(), hashes.len());
+        for (key, &hash) in hashes.iter().enumerate() {
+            let found = fresh.find(hash, |k| *k == key);
+            assert!(
+                found == Some(entries[key]),
+                "key {key} (hash {hash:#x}) not found"
+            );
+            assert!(fresh.find(hash, |k| *k == usize::MAX).is_none());
+        }
+        let mut listed: Vec<usize> = fresh.slots().map(|slot| *slot.entry.key()).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, (0..hashes.len()).collect::<Vec<_>>());
+        let grown = fresh.grown();
+        for (key, &hash) in hashes.iter().enumerate() {
+            assert!(grown.find(hash, |k| *k == key) == Some(entries[key]));
+        }
+        for entry in entries {
+            // SAFETY: the entries are reachable only from these two indexes, which are not
+            // used again; each is owned once.
+            drop(unsafe { OwnedEntry::new(entry) });
+        }
+    }
+
+    #[test]
+    fn keys_sharing_a_group_a_tag_or_a_whole_hash_are_all_found() {
+        // Two groups: ten keys with group bits 0 and one tag fill the first group and spill
+        // into the second, and two of them have the same hash.
+        let mut hashes: Vec<u64> = (0..10).map(|id| hash(0, 0x55, id)).collect();
+        hashes[9] = hashes[8];
+        check(32, &hashes);
+    }
+
+    #[test]
+    fn a_full_last_group_wraps_around_to_the_first() {
+        // Four groups: twelve keys aimed at the last one.
+        let hashes: Vec<u64> = (0..12).map(|id| hash(3, id % 3, id)).collect();
+        check(32, &hashes);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // arithmetic only: nothing for Miri to check, and slow under it
+    fn only_filled_bytes_are_candidates() {
+        for tag in 0x80..=0xff {
+            for other in 0x80..=0xff {
+                // One byte holding `other`, the rest empty, in every position.
+                for byte in 0..8 {
+                    let word = other << (8 * byte);
+                    let expected = if tag == other { 0x80 << (8 * byte) } else { 0 };
+                    assert_eq!(candidates(word, tag), expected, "{tag:#x} in {word:#x}");
+                }
+                // Two filled bytes: a match below may flag the one above, never an empty one.
+                let word = other << 8 | tag;
+                assert_eq!(candidates(word, tag) & !0xffff, 0);
+                assert_ne!(candidates(word, tag) & 0x80, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn an_absent_key_stops_at_the_first_group_with_room() {
+        let fresh: Fresh<usize, ()> = Fresh::with_room_for(4);
+        assert!(fresh.find(hash(0, 1, 1), |_| true).is_none());
+        assert_eq!(fresh.slots().count(), 0);
     }
 }

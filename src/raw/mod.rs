@@ -48,8 +48,9 @@
 //!
 //! # Why a lookup finds every key inserted before it started
 //!
-//! An insert of a new key holds the lock, stores the entry's hash and then its pointer (release)
-//! into a slot of the current snapshot's index, and then the index length (release); or it
+//! An insert of a new key holds the lock, stores the entry's hash and pointer into a slot of the
+//! current snapshot's index, then the slot's tag into its group's tag word (release), and then
+//! the index length (release); or it
 //! publishes a larger copy of the index (release), or a whole new snapshot holding the entry
 //! (release). A lookup loads the snapshot pointer (acquire), probes its table, loads its index
 //! pointer (acquire) and probes that. If the insert happened before the lookup:
@@ -60,11 +61,12 @@
 //!   whose value was live when it looked; a tombstone it expunges was a deleted key);
 //! - with the same snapshot, the index pointer it loads is the one the insert wrote to or a later
 //!   copy, and a copy is made by the lock holder from the complete index it replaces;
-//! - in that index, the acquire load of the slot reads the insert's release store (the slot is
-//!   written once), and the hash stored before it.
+//! - in that index, the probe crosses only groups that were full when the entry was added (they
+//!   stay full), and the acquire load of its group's tag word reads the insert's release store
+//!   or a later one (tags are only ever added), so it sees the tag, and the slot written before.
 //!
 //! A lookup that started earlier may or may not see the entry: either answer is linearizable,
-//! at the load of the slot. A lookup that finds an entry through a snapshot that has meanwhile
+//! at the load of the tag word. A lookup that finds an entry through a snapshot that has meanwhile
 //! been replaced still finds the key's linked entry, unless a compaction or `clear` expunged it, in
 //! which case the key was absent at that moment, and writers go back to the current snapshot.
 //!
@@ -153,8 +155,8 @@ impl<K, V> RawMap<K, V> {
         let per_shard = capacity.div_ceil(shards);
         RawMap {
             shards: (0..shards).map(|_| Shard::new(per_shard)).collect(),
-            // hashbrown probes with the low bits and tags slots with the top 7; the index of new
-            // keys probes with the low bits too. The shard bits sit just below the tag.
+            // hashbrown probes with the low bits and tags slots with the top 7, and so does the
+            // index of new keys. The shard bits sit just below the tag.
             shift: 57 - shards.trailing_zeros(),
         }
     }
