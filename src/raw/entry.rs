@@ -141,6 +141,16 @@ impl<K, V> Entry<K, V> {
         value_of(self.load_ptr(guard))
     }
 
+    /// Loads the value pointer only to bring the entry into the cache (nothing under loom, which
+    /// would explore the extra load).
+    pub(crate) fn warm(&self) {
+        if !cfg!(loom) {
+            // SAFETY: the pointer loaded is never dereferenced, so no guard needs to protect it.
+            let guard = unsafe { crate::sync::epoch::unprotected() };
+            std::hint::black_box(self.value.load(Relaxed, guard));
+        }
+    }
+
     pub(crate) fn is_live(&self, guard: &Guard) -> bool {
         !self.load_ptr(guard).is_null()
     }

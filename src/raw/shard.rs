@@ -574,13 +574,13 @@ where
         }
         let mut unlinked = Vec::new();
         let mut table = Table::with_capacity(cmp::max(self.live(), 0) as usize);
-        for slot in snapshot.slots(guard) {
+        for_each_warmed(snapshot.slots(guard), guard, |slot| {
             if entry(slot.entry, guard).try_expunge_locked(guard) {
                 unlinked.push(slot.entry);
             } else {
                 table.insert_unique(slot);
             }
-        }
+        });
         self.write.dead.fetch_sub(unlinked.len(), SeqCst);
         self.publish_locked(locked, table, unlinked, Vec::new(), guard);
         locked.compactions += 1;
@@ -608,7 +608,7 @@ where
         let mut unlinked = Vec::with_capacity(snapshot.len(guard));
         let mut values = Vec::with_capacity(unlinked.capacity());
         let mut live = 0;
-        for slot in snapshot.slots(guard) {
+        for_each_warmed(snapshot.slots(guard), guard, |slot| {
             let previous = entry(slot.entry, guard).expunge_locked(guard);
             if !previous.is_null() {
                 live += 1;
@@ -618,7 +618,7 @@ where
                 }
             }
             unlinked.push(slot.entry);
-        }
+        });
         self.write.live.fetch_sub(live, SeqCst);
         self.write.dead.fetch_sub(unlinked.len() - live, SeqCst);
         self.publish_locked(
@@ -655,6 +655,29 @@ where
         stats.promotions += locked.promotions;
         stats.dirty_builds += locked.dirty_builds;
         stats.compactions += locked.compactions;
+    }
+}
+
+/// Entries loaded together before any of them is expunged.
+const WARM_AHEAD: usize = 16;
+
+/// Runs `f` on each slot, having loaded the entries of the next [`WARM_AHEAD`] slots together
+/// before `f` sees any of them. Their cache misses then overlap, where the compare-and-swap
+/// that `f` may make on one entry (a full barrier) would make every load wait for the one
+/// before it.
+fn for_each_warmed<K, V>(
+    slots: impl Iterator<Item = Indexed<K, V>>,
+    guard: &Guard,
+    mut f: impl FnMut(Indexed<K, V>),
+) {
+    let mut slots = slots.peekable();
+    let mut chunk = Vec::with_capacity(WARM_AHEAD);
+    while slots.peek().is_some() {
+        chunk.extend(slots.by_ref().take(WARM_AHEAD));
+        for slot in &chunk {
+            entry(slot.entry, guard).warm();
+        }
+        chunk.drain(..).for_each(&mut f);
     }
 }
 
