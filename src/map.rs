@@ -47,6 +47,9 @@ use crate::sync::epoch::{self, Guard};
 pub struct SnapMap<K, V, S = RandomState> {
     pub(crate) raw: RawMap<K, V>,
     hash_builder: S,
+    /// crossbeam-epoch's global collector, the only one whose guards protect this map: kept
+    /// here so that checking a guard compares two pointers instead of reaching the global.
+    collector: epoch::Collector,
 }
 
 impl<K, V> SnapMap<K, V, RandomState> {
@@ -106,7 +109,11 @@ impl<K, V, S> SnapMap<K, V, S> {
     }
 
     pub(crate) fn from_parts(raw: RawMap<K, V>, hash_builder: S) -> Self {
-        SnapMap { raw, hash_builder }
+        SnapMap {
+            raw,
+            hash_builder,
+            collector: epoch::default_collector().clone(),
+        }
     }
 
     /// The number of shards (independent snapshot, dirty index and lock units) the map was built
@@ -209,10 +216,10 @@ where
 
     /// Rejects a guard from another epoch collector: the map retires memory through the global
     /// collector, so only its guards protect what this map hands out.
-    pub(crate) fn check_guard(guard: &Guard) {
+    pub(crate) fn check_guard(&self, guard: &Guard) {
         if let Some(collector) = guard.collector() {
             assert!(
-                collector == epoch::default_collector(),
+                *collector == self.collector,
                 "snapmap: the guard belongs to another epoch collector; use SnapMap::guard"
             );
         }
@@ -244,7 +251,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         self.raw
             .find(hash, |stored| stored.borrow() == key, guard)?
@@ -272,7 +279,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         let found = self
             .raw
@@ -340,7 +347,7 @@ where
     /// assert_eq!(map.insert(1, "b", &guard), Some(&"a"));
     /// ```
     pub fn insert<'g>(&'g self, key: K, value: V, guard: &'g Guard) -> Option<&'g V> {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(&key);
         self.raw.insert(hash, key, value, guard)
     }
@@ -401,7 +408,7 @@ where
         value: V,
         guard: &'g Guard,
     ) -> Result<&'g V, OccupiedError<'g, V>> {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(&key);
         self.raw
             .try_insert(hash, key, value, guard)
@@ -439,7 +446,7 @@ where
     where
         F: FnOnce() -> V,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(&key);
         if let Some(current) = self
             .raw
@@ -509,7 +516,7 @@ where
         Q: Hash + Eq + ?Sized,
         F: FnMut(&V) -> bool,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         self.raw
             .remove(hash, |stored| stored.borrow() == key, pred, guard)
@@ -550,7 +557,7 @@ where
         Q: Hash + Eq + ?Sized,
         V: PartialEq,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         self.raw
             .compare_exchange(
@@ -590,7 +597,7 @@ where
         Q: Hash + Eq + ?Sized,
         F: Fn(&V) -> V,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         self.raw
             .update(hash, |stored| stored.borrow() == key, f, guard)
@@ -640,7 +647,7 @@ where
     where
         F: FnMut(Option<&V>) -> Operation<V, T>,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(&key);
         self.raw
             .compute(hash, key, |current, _rejected| f(current), guard)
@@ -716,7 +723,7 @@ where
         F: Fn(&V) -> V,
         D: FnOnce() -> V,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(&key);
         let mut default = Some(default);
         // The default value, once made, and whether the last decision inserted it: a value that
@@ -767,7 +774,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         let hash = self.hash(key);
         self.raw
             .remove_entry(hash, |stored| stored.borrow() == key, guard)
@@ -797,7 +804,7 @@ where
     /// assert_eq!(pairs, [(&1, &10), (&2, &20)]);
     /// ```
     pub fn iter<'g>(&'g self, guard: &'g Guard) -> Iter<'g, K, V> {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         Iter::new(self.raw.iter(guard))
     }
 

@@ -82,7 +82,7 @@ where
     /// assert_eq!(sum, 999 * 1000);
     /// ```
     pub fn par_iter<'g>(&'g self, guard: &'g Guard) -> ParIter<'g, K, V> {
-        Self::check_guard(guard);
+        self.check_guard(guard);
         ParIter {
             raw: &self.raw,
             pinned: Pinned::new(guard),

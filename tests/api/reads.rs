@@ -1,5 +1,7 @@
 //! Single-key reads: `get`, `get_key_value`, `contains_key`, `get_cloned`, and borrowed keys.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use snapmap::SnapMap;
 
 use crate::states::{with_map, KEY};
@@ -88,4 +90,38 @@ fn string_keys_looked_up_by_str() {
     assert_eq!(m.remove("a"), Some(&12));
     drop(m);
     map.__check_invariants();
+}
+
+/// Only guards of crossbeam-epoch's global collector protect the map: a guard of another
+/// collector is refused with a panic, before any lookup, on reads and writes alike.
+#[test]
+fn a_guard_of_another_collector_is_refused() {
+    let map = SnapMap::new();
+    map.pin().insert(1, 10);
+    let collector = crossbeam_epoch::Collector::new();
+    let handle = collector.register();
+    let foreign = handle.pin();
+    for (what, result) in [
+        (
+            "get",
+            catch_unwind(AssertUnwindSafe(|| map.get(&1, &foreign).copied())).map(drop),
+        ),
+        (
+            "insert",
+            catch_unwind(AssertUnwindSafe(|| map.insert(2, 20, &foreign).copied())).map(drop),
+        ),
+    ] {
+        let payload = result.expect_err(what);
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+        assert!(
+            message.is_some_and(|m| m.contains("another epoch collector")),
+            "{what}: {message:?}"
+        );
+    }
+    assert_eq!(map.len(), 1, "the refused insert stored nothing");
+    assert_eq!(map.get(&1, &map.guard()), Some(&10));
+    assert_eq!(map.get(&1, &crossbeam_epoch::pin()), Some(&10));
 }
