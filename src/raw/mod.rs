@@ -187,6 +187,7 @@ where
     V: Send + Sync + 'static,
 {
     /// Finds the key's linked entry, without a lock.
+    #[inline]
     pub(crate) fn find<'g>(
         &'g self,
         hash: u64,

@@ -133,13 +133,37 @@ where
 {
     /// Finds the key's linked entry without a lock: in the table, then in the index (counting a
     /// miss toward the next promotion).
+    ///
+    /// The table's probe is kept small enough to inline into every read; the index's, which
+    /// only keys added since the last promotion need, is a call.
+    #[inline]
     pub(crate) fn find(
         &self,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        guard: &Guard,
+    ) -> Option<EntryPtr<K, V>> {
+        let snapshot = self.snapshot(guard)?;
+        match snapshot.table.find(hash, &mut eq) {
+            Some(ptr) => Some(ptr),
+            None => self.find_fresh(snapshot, hash, eq, guard),
+        }
+    }
+
+    /// The part of [`find`](Self::find) after the table missed.
+    #[inline(never)]
+    fn find_fresh(
+        &self,
+        snapshot: &Snapshot<K, V>,
         hash: u64,
         eq: impl FnMut(&K) -> bool,
         guard: &Guard,
     ) -> Option<EntryPtr<K, V>> {
-        self.look(hash, eq, guard).0
+        let found = snapshot.fresh(guard)?.find(hash, eq);
+        if found.is_some() {
+            self.missed(snapshot, guard);
+        }
+        found
     }
 
     /// [`find`](Self::find), also saying what it saw.
