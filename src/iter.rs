@@ -39,6 +39,13 @@ impl<'g, K, V> Iterator for Iter<'g, K, V> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
     }
+
+    fn fold<B, F>(self, init: B, f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        self.inner.fold(init, f)
+    }
 }
 
 impl<K, V> FusedIterator for Iter<'_, K, V> {}
@@ -79,6 +86,13 @@ impl<'g, K, V> Iterator for Keys<'g, K, V> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
     }
+
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        self.inner.fold(init, |acc, (key, _)| f(acc, key))
+    }
 }
 
 impl<K, V> FusedIterator for Keys<'_, K, V> {}
@@ -118,6 +132,13 @@ impl<'g, K, V> Iterator for Values<'g, K, V> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        self.inner.fold(init, |acc, (_, value)| f(acc, value))
     }
 }
 

@@ -91,11 +91,14 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+use hashbrown::hash_table;
+
 use self::entry::Entry;
+use self::fresh::{Fresh, FreshSlots};
 use self::node::EntryPtr;
 use self::reclaim::drop_all;
 use self::shard::Shard;
-use self::table::Slots;
+use self::table::Indexed;
 use crate::stats::Stats;
 use crate::sync::epoch::Guard;
 
@@ -297,11 +300,7 @@ where
 
     /// Iterates over the live entries, shard by shard, without locking.
     pub(crate) fn iter<'g>(&'g self, guard: &'g Guard) -> SnapshotIter<'g, K, V> {
-        SnapshotIter {
-            shards: self.shards.iter(),
-            slots: None,
-            guard,
-        }
+        SnapshotIter::new(self.shards.iter(), guard)
     }
 
     /// Removes every entry whose key and value `keep` rejects, unless its value changed after
@@ -384,8 +383,28 @@ impl<K, V> RawMap<K, V> {
 /// lifetime.
 pub(crate) struct SnapshotIter<'g, K, V> {
     shards: std::slice::Iter<'g, Shard<K, V>>,
-    slots: Option<Slots<'g, K, V>>,
+    /// The current shard's table (none before the first shard, or if it has no snapshot).
+    table: Option<hash_table::Iter<'g, Indexed<K, V>>>,
+    /// The current shard's index of new keys, walked once its table is done.
+    fresh: Option<FreshSlots<'g, K, V>>,
     guard: &'g Guard,
+}
+
+impl<'g, K, V> SnapshotIter<'g, K, V> {
+    fn new(shards: std::slice::Iter<'g, Shard<K, V>>, guard: &'g Guard) -> Self {
+        SnapshotIter {
+            shards,
+            table: None,
+            fresh: None,
+            guard,
+        }
+    }
+}
+
+/// The key of a slot's entry and its live value, if it has one.
+fn live<K, V>(slot: Indexed<K, V>, guard: &Guard) -> Option<(&K, &V)> {
+    let found = entry(slot.entry, guard);
+    Some((found.key(), found.load(guard)?))
 }
 
 impl<'g, K, V> Iterator for SnapshotIter<'g, K, V> {
@@ -393,19 +412,49 @@ impl<'g, K, V> Iterator for SnapshotIter<'g, K, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            match self.slots.as_mut().and_then(Iterator::next) {
-                Some(slot) => {
-                    let found = entry(slot.entry, self.guard);
-                    if let Some(value) = found.load(self.guard) {
-                        return Some((found.key(), value));
+            let slot = match self.table.as_mut().and_then(Iterator::next) {
+                Some(slot) => *slot,
+                None => match self.fresh.as_mut().and_then(Iterator::next) {
+                    Some(slot) => slot,
+                    None => {
+                        let snapshot = self.shards.next()?.snapshot(self.guard);
+                        self.table = snapshot.map(|snapshot| snapshot.table.iter());
+                        self.fresh = snapshot
+                            .and_then(|snapshot| snapshot.fresh(self.guard))
+                            .map(Fresh::slots);
+                        continue;
                     }
-                }
-                None => {
-                    let snapshot = self.shards.next()?.snapshot(self.guard);
-                    self.slots = snapshot.map(|snapshot| snapshot.slots(self.guard));
-                }
+                },
+            };
+            if let Some(live) = live(slot, self.guard) {
+                return Some(live);
             }
         }
+    }
+
+    /// The same walk, driven from inside: each table's own `fold` runs the loop, with no
+    /// per-entry check of which table or shard comes next.
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let guard = self.guard;
+        let mut visit = |acc, slot| match live(slot, guard) {
+            Some(live) => f(acc, live),
+            None => acc,
+        };
+        let acc = self
+            .table
+            .into_iter()
+            .flatten()
+            .copied()
+            .fold(init, &mut visit);
+        let acc = self.fresh.into_iter().flatten().fold(acc, &mut visit);
+        self.shards
+            .fold(acc, |acc, shard| match shard.snapshot(guard) {
+                Some(snapshot) => snapshot.slots(guard).fold(acc, &mut visit),
+                None => acc,
+            })
     }
 }
 

@@ -45,10 +45,6 @@ impl<K, V> RawMap<K, V> {
         // SAFETY: what it loads stays allocated for `'g`: the caller's guard, pinned for all of
         // `'g` (`Pinned`), was pinned before each load (see the module docs).
         let guard: &'g Guard = unsafe { epoch::unprotected() };
-        SnapshotIter {
-            shards: self.shards[shard..=shard].iter(),
-            slots: None,
-            guard,
-        }
+        SnapshotIter::new(self.shards[shard..=shard].iter(), guard)
     }
 }

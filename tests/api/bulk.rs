@@ -116,6 +116,39 @@ fn iter_keys_values_yield_live_entries() {
     map.__check_invariants();
 }
 
+/// An iterator driven from outside (`next`) and from inside (`fold`, and what is built on it)
+/// yields the same entries, also when `next` has already taken some of them, in every state of
+/// the key and on the mixed map (tables, indexes and tombstones in several shards).
+#[test]
+fn iteration_by_next_and_by_fold_agree() {
+    let check = |map: &Map, what: &str| {
+        let g = map.guard();
+        let by_next = entries(map);
+        let mut by_fold = map.iter(&g).fold(Vec::new(), |mut all, (&k, &v)| {
+            all.push((k, v));
+            all
+        });
+        by_fold.sort_unstable();
+        assert_eq!(by_fold, by_next, "{what}: fold");
+        assert_eq!(map.iter(&g).count(), by_next.len(), "{what}: count");
+        let keys: u64 = map.keys(&g).map(|&k| u64::from(k)).sum();
+        let values: u64 = map.values(&g).map(|&v| u64::from(v)).sum();
+        let expected =
+            |f: fn(&(u32, u32)) -> u32| by_next.iter().map(|e| u64::from(f(e))).sum::<u64>();
+        assert_eq!(keys, expected(|e| e.0), "{what}: keys");
+        assert_eq!(values, expected(|e| e.1), "{what}: values");
+        for taken in [1, by_next.len() / 2, by_next.len()] {
+            let mut iter = map.iter(&g);
+            let mut split: Vec<_> = iter.by_ref().take(taken).map(|(&k, &v)| (k, v)).collect();
+            iter.for_each(|(&k, &v)| split.push((k, v)));
+            split.sort_unstable();
+            assert_eq!(split, by_next, "{what}: {taken} by next, the rest by fold");
+        }
+    };
+    with_map(|case| check(&case.map, &case.to_string()));
+    check(&mixed_map().0, "mixed map");
+}
+
 /// `iter` never yields a key twice and yields every key never removed, while its loop body
 /// removes most keys (forcing a compaction), revives some, inserts new keys and forces
 /// promotions.
