@@ -59,6 +59,21 @@ fn candidates(word: u64, tag: u64) -> u64 {
     x.wrapping_sub(LOW) & !x & FULL
 }
 
+/// Asks the processor to bring `target`'s cache line in, ready to be written; a hint only,
+/// which changes nothing a program can observe.
+fn prefetch_for_write<T>(target: &T) {
+    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+    // SAFETY: `prefetchw` only requires SSE, which every x86-64 processor has (processors
+    // without the prefetch-for-write extension run it as a no-op); a prefetch neither reads nor
+    // writes memory as the program sees it, and `target` is a valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+        _mm_prefetch::<_MM_HINT_ET0>(std::ptr::from_ref(target).cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+    let _ = target;
+}
+
 struct Slot<K, V> {
     hash: AtomicU64,
     entry: AtomicPtr<Entry<K, V>>,
@@ -109,7 +124,28 @@ impl<K, V> Fresh<K, V> {
     }
 
     /// Finds the entry whose key satisfies `eq` among those with this hash; lock-free.
-    pub(crate) fn find(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<EntryPtr<K, V>> {
+    pub(crate) fn find(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<EntryPtr<K, V>> {
+        self.probe(hash, eq, false)
+    }
+
+    /// [`find`](Self::find) for a writer that will add the key if it is absent: a miss also
+    /// asks the processor to fetch, for writing, the slot the key would go to, so that the
+    /// insert made under the lock does not wait for it. (A reader must not: taking the line for
+    /// writing takes it away from the other readers' caches.)
+    pub(crate) fn find_before_insert(
+        &self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+    ) -> Option<EntryPtr<K, V>> {
+        self.probe(hash, eq, true)
+    }
+
+    fn probe(
+        &self,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        prefetch: bool,
+    ) -> Option<EntryPtr<K, V>> {
         let tag = tag_of(hash);
         let (mut group, mask) = self.first_group(hash);
         loop {
@@ -136,7 +172,13 @@ impl<K, V> Fresh<K, V> {
                 }
             }
             if word & FULL != FULL {
-                return None; // a group with an empty slot ends every path through it
+                // A group with an empty slot ends every path through it; `insert` would take
+                // its first empty slot.
+                if prefetch {
+                    let byte = (!word & FULL).trailing_zeros() as usize / 8;
+                    prefetch_for_write(&self.slots[group * GROUP + byte]);
+                }
+                return None;
             }
             group = (group + 1) & mask;
         }

@@ -166,7 +166,8 @@ where
         found
     }
 
-    /// [`find`](Self::find), also saying what it saw.
+    /// [`find`](Self::find) for a writer, also saying what it saw; a miss prepares the slot an
+    /// insert of the key would take (see [`Fresh::find_before_insert`]).
     fn look(
         &self,
         hash: u64,
@@ -182,7 +183,7 @@ where
         let fresh = snapshot.fresh(guard);
         // The length is read before the probe: everything it counts, the probe finds.
         let seen = Seen::of(Some(snapshot), fresh);
-        let found = fresh.and_then(|fresh| fresh.find(hash, eq));
+        let found = fresh.and_then(|fresh| fresh.find_before_insert(hash, eq));
         if found.is_some() {
             self.missed(snapshot, guard);
         }
