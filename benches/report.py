@@ -414,10 +414,11 @@ def section_latency(data: dict) -> str:
             ns = values[pid]
             rows.append([DESCRIPTION.get(pid, pid), fmt_num(ns), fmt_ratio(ns / limit) if limit else "—"])
         out += ["### Latency of a `get` of a random key in a large map (one thread)", "",
-                "786,432 keys (49,152 in a quick run), each read four times after they were inserted (which promotes snapmap's "
-                "shards), then read with random keys of which about half are present, a guard per "
-                "call; nanoseconds per `get`. The map is much larger than the caches. The last "
-                "column is the time relative to the unsynchronized std `HashMap`.", "",
+                "786,432 keys (49,152 in a quick run), each read four times after they were "
+                "inserted (which promotes snapmap's shards), then read with random keys of which "
+                "about half are present, a guard per call; nanoseconds per `get`. In a full run "
+                "the map is much larger than the caches. The last column is the time relative to "
+                "the unsynchronized std `HashMap`.", "",
                 table(["map", "ns per get", "× the limit"], rows), ""]
     latency = data["insert_latency"]
     if latency:
