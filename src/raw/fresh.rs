@@ -3,10 +3,9 @@
 //!
 //! Slots come in groups of eight, and each group has one atomic word of eight tag bytes beside
 //! them: a tag is zero while its slot is empty and, once the slot is filled, the top seven bits
-//! of the key's hash with the high bit set. A probe reads one tag word per group, a few bytes per
-//! key rather than a whole slot, so a lookup of an absent key costs a load from an array eight
-//! times smaller than the slots (small enough to stay in cache for hundreds of thousands of
-//! keys), and only slots whose tag matches are read.
+//! of the key's hash with the high bit set. A probe reads one tag word per group, one byte per
+//! slot rather than sixteen, so a lookup of an absent key costs a load from an array a sixteenth
+//! the size of the slots, and only slots whose tag matches are read.
 //!
 //! A slot goes from empty to holding an entry exactly once and never changes again: the writer
 //! stores the hash and the entry pointer, then publishes them by storing the group's tag word
