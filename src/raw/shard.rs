@@ -695,10 +695,13 @@ fn for_each_warmed<K, V>(
     guard: &Guard,
     mut f: impl FnMut(Indexed<K, V>),
 ) {
-    let mut slots = slots.peekable();
+    let mut slots = slots.fuse();
     let mut chunk = Vec::with_capacity(WARM_AHEAD);
-    while slots.peek().is_some() {
+    loop {
         chunk.extend(slots.by_ref().take(WARM_AHEAD));
+        if chunk.is_empty() {
+            return;
+        }
         for slot in &chunk {
             entry(slot.entry, guard).warm();
         }
