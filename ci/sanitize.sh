@@ -5,6 +5,9 @@
 #
 #   ci/sanitize.sh                   both sanitizers
 #   ci/sanitize.sh thread|address    one of them
+#   ci/sanitize.sh inject            AddressSanitizer must catch the injected bug free_batch_now
+#                                    (a batch of retired cells freed at once, which loom, keeping
+#                                    per-cell retirement, does not see) in the stress tests
 #
 # Each sanitizer builds in its own target directory (target/tsan, target/asan); ci/README.md has
 # the measured times.
@@ -29,7 +32,7 @@ sanitize() {
     local sanitizer=$1 dir=$2
     shift 2
     echo "==> ${sanitizer} sanitizer"
-    RUSTFLAGS="-Zsanitizer=${sanitizer} --cfg crossbeam_sanitize" \
+    RUSTFLAGS="-Zsanitizer=${sanitizer} --cfg crossbeam_sanitize ${EXTRA_RUSTFLAGS:-}" \
         CARGO_TARGET_DIR="target/${dir}" \
         cargo +nightly test -Zbuild-std --target "$host" --lib --test stress "$@"
 }
@@ -46,8 +49,25 @@ for sanitizer in "$@"; do
     # With rayon's workers: par_iter's workers read under the caller's guard, not their own.
     thread) sanitize thread tsan --features rayon --test rayon ;;
     address) sanitize address asan --test drops ;;
+    inject)
+        log=$(mktemp)
+        if EXTRA_RUSTFLAGS='--cfg snapmap_inject="free_batch_now"' \
+            sanitize address asan-inject --test stress >"$log" 2>&1; then
+            tail -n 20 "$log"
+            echo "sanitize: the injected bug free_batch_now was NOT caught" >&2
+            exit 1
+        fi
+        if ! grep -q "heap-use-after-free" "$log"; then
+            tail -n 40 "$log"
+            echo "sanitize: free_batch_now failed, but not with a heap-use-after-free" >&2
+            exit 1
+        fi
+        grep -m1 "^SUMMARY: AddressSanitizer" "$log"
+        echo "<== free_batch_now caught by AddressSanitizer"
+        rm -f "$log"
+        ;;
     *)
-        echo "usage: ci/sanitize.sh [thread|address]..." >&2
+        echo "usage: ci/sanitize.sh [thread|address|inject]..." >&2
         exit 2
         ;;
     esac

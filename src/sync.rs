@@ -51,6 +51,16 @@ macro_rules! injected {
 }
 pub(crate) use injected;
 
+/// Whether the named protocol bug is injected into this sanitizer build (`--cfg
+/// crossbeam_sanitize --cfg snapmap_inject="NAME"`, from `ci/sanitize.sh inject`): for the
+/// paths loom does not model, which AddressSanitizer must then catch. Never in a normal build.
+macro_rules! injected_for_sanitizer {
+    ($name:tt) => {
+        cfg!(all(crossbeam_sanitize, snapmap_inject = $name))
+    };
+}
+pub(crate) use injected_for_sanitizer;
+
 /// `std`'s `UnsafeCell` in the shape of loom's, which tracks each access.
 #[cfg(not(loom))]
 mod std_cell {

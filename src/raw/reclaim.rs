@@ -17,7 +17,8 @@
 //! it; at most `BATCH - 1` cells per thread wait longer than they would have. Values with drop
 //! glue keep one deferred function each, so that their `Drop` runs as soon as no guard can see
 //! them. loom models keep per-cell retirement too, so that each cell's reclamation stays
-//! visible to them.
+//! visible to them; the batches are checked by AddressSanitizer instead, which must catch a
+//! batch freed at once (`ci/sanitize.sh inject`).
 
 use std::alloc::Layout;
 use std::cell::RefCell;
@@ -116,6 +117,11 @@ impl Cells {
                 unsafe { dealloc(memory.as_ptr(), layout) };
             }
         };
+        if crate::sync::injected_for_sanitizer!("free_batch_now") {
+            // The injected bug: freed at once, while other threads' guards may still reach them.
+            destroy();
+            return;
+        }
         // SAFETY: every guard that could have loaded one of these cells was pinned before it
         // was unlinked, so before now: the epoch runs `destroy` only after all of them are gone.
         unsafe { guard.defer_unchecked(destroy) };
