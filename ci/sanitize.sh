@@ -5,9 +5,10 @@
 #
 #   ci/sanitize.sh                   both sanitizers
 #   ci/sanitize.sh thread|address    one of them
-#   ci/sanitize.sh inject            AddressSanitizer must catch the injected bug free_batch_now
-#                                    (a batch of retired cells freed at once, which loom, keeping
-#                                    per-cell retirement, does not see) in the stress tests
+#   ci/sanitize.sh inject            the stress tests must fail on two injected bugs that loom,
+#                                    keeping per-cell retirement, does not see: AddressSanitizer
+#                                    on free_batch_now (a batch of retired cells freed at once),
+#                                    ThreadSanitizer on spare_batch_now (one reused at once)
 #
 # Each sanitizer builds in its own target directory (target/tsan, target/asan); ci/README.md has
 # the measured times.
@@ -41,6 +42,27 @@ sanitize() {
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1"
 
+# Builds with the injected bug $1 under sanitizer $2 (target directory $3) and requires the
+# stress tests to fail with a report containing $4 ($5: the report's name).
+must_catch() {
+    local bug=$1 sanitizer=$2 dir=$3 pattern=$4 name=$5 log
+    log=$(mktemp)
+    if EXTRA_RUSTFLAGS="--cfg snapmap_inject=\"${bug}\"" \
+        sanitize "$sanitizer" "$dir" --test stress >"$log" 2>&1; then
+        tail -n 20 "$log"
+        echo "sanitize: the injected bug ${bug} was NOT caught" >&2
+        exit 1
+    fi
+    if ! grep -q "$pattern" "$log"; then
+        tail -n 40 "$log"
+        echo "sanitize: ${bug} failed, but not with a ${pattern} report" >&2
+        exit 1
+    fi
+    grep -m1 "^SUMMARY: ${name}" "$log"
+    echo "<== ${bug} caught by ${name}"
+    rm -f "$log"
+}
+
 if [[ $# -eq 0 ]]; then
     set -- thread address
 fi
@@ -50,21 +72,8 @@ for sanitizer in "$@"; do
     thread) sanitize thread tsan --features rayon --test rayon ;;
     address) sanitize address asan --test drops ;;
     inject)
-        log=$(mktemp)
-        if EXTRA_RUSTFLAGS='--cfg snapmap_inject="free_batch_now"' \
-            sanitize address asan-inject --test stress >"$log" 2>&1; then
-            tail -n 20 "$log"
-            echo "sanitize: the injected bug free_batch_now was NOT caught" >&2
-            exit 1
-        fi
-        if ! grep -q "heap-use-after-free" "$log"; then
-            tail -n 40 "$log"
-            echo "sanitize: free_batch_now failed, but not with a heap-use-after-free" >&2
-            exit 1
-        fi
-        grep -m1 "^SUMMARY: AddressSanitizer" "$log"
-        echo "<== free_batch_now caught by AddressSanitizer"
-        rm -f "$log"
+        must_catch free_batch_now address asan-inject "heap-use-after-free" "AddressSanitizer"
+        must_catch spare_batch_now thread tsan-inject "data race" "ThreadSanitizer"
         ;;
     *)
         echo "usage: ci/sanitize.sh [thread|address|inject]..." >&2

@@ -236,6 +236,35 @@ fn a_new_key_is_one_allocation() {
     assert_eq!(map.get(&7, &guard), Some(&7));
 }
 
+/// Overwrites of values without drop glue reuse the cells the epoch has given back to this
+/// thread, rather than asking the allocator for each: once the first batches are back, an
+/// overwrite costs no allocation (the batches' own lists and the epoch's bags still do, one per
+/// batch of 64).
+#[test]
+fn overwrites_reuse_the_cells_the_epoch_gave_back() {
+    const OVERWRITES: usize = 10_000;
+    let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let map: SnapMap<u64, u64> = SnapMap::new();
+    for k in 0..64 {
+        map.insert(k, k, &map.guard());
+    }
+    let made = allocations_of(|| {
+        for i in 0..OVERWRITES as u64 {
+            map.insert(i % 64, i, &map.guard());
+        }
+    });
+    println!("{made} allocations for {OVERWRITES} overwrites");
+    assert!(
+        made <= OVERWRITES / 8,
+        "{made} allocations for {OVERWRITES} overwrites"
+    );
+    let guard = map.guard();
+    for k in 0..64 {
+        let last = (k..OVERWRITES as u64).step_by(64).last();
+        assert_eq!(map.get(&k, &guard), last.as_ref());
+    }
+}
+
 /// Overwrites made under guards that each live for 64 operations (a batch, as a service might
 /// hold one) give their memory back as they go: the garbage waiting for the epoch stays within
 /// a few MiB (about 1.5 MiB here: a few bags of batches of 64-byte cells), whatever the number

@@ -19,9 +19,33 @@
 //! them. loom models keep per-cell retirement too, so that each cell's reclamation stays
 //! visible to them; the batches are checked by AddressSanitizer instead, which must catch a
 //! batch freed at once (`ci/sanitize.sh inject`).
+//!
+//! # Spare cells
+//!
+//! A batch's deferred function does not free its cells: it keeps them in the spare list of the
+//! thread that runs it, up to [`SPARE_BYTES`] of one layout, and the next overwrites on that
+//! thread take their cells from there before asking the allocator (`SlotBox::new`).
+//!
+//! - **Why this is sound.** The deferred function runs only once no guard pinned before the
+//!   batch was deferred remains, and every guard that could have loaded one of its cells was
+//!   pinned before the cell was unlinked. So no reader holds or can still load a spare cell: to
+//!   every thread it is memory as fresh as the allocator's. A new value is written into it
+//!   before the cell is published, with the same release as for a freshly allocated cell.
+//! - **Why the batch is sealed at once.** crossbeam-epoch keeps a thread's deferred functions in
+//!   a local bag until it holds 64 of them, so batches of 64 cells would come back 4,096 cells
+//!   at a time, more than a small spare list holds. `Cells::retire` flushes the bag instead, so
+//!   that each batch comes back on its own, about two epochs later.
+//! - **What it keeps.** At most [`SPARE_BYTES`] (and [`SPARE_MAX`] cells) per thread that runs
+//!   batches' deferred functions, freed when the thread exits. It belongs to the thread, not to
+//!   a map: the heap tests, which allow a map emptied by removals 64 KiB above an empty one,
+//!   count it.
+//! - **How it is checked.** loom builds take no spare cells. ThreadSanitizer must report a
+//!   data race when a batch is reused at once (`spare_batch_now`, `ci/sanitize.sh inject`): a
+//!   reader's load of the old value is then unordered with the writer's store of the new one.
 
 use std::alloc::Layout;
 use std::cell::RefCell;
+use std::cmp;
 use std::mem::needs_drop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::ptr::NonNull;
@@ -109,23 +133,113 @@ impl Cells {
         if self.0.is_empty() {
             return;
         }
-        let destroy = move || {
-            let cells = self;
-            for (memory, layout) in cells.0 {
-                // SAFETY: each cell was allocated with `layout`, unlinked and batched once, and
-                // its value needs no drop; this runs once no guard can reach it.
-                unsafe { dealloc(memory.as_ptr(), layout) };
-            }
-        };
         if crate::sync::injected_for_sanitizer!("free_batch_now") {
             // The injected bug: freed at once, while other threads' guards may still reach them.
-            destroy();
+            self.free();
             return;
         }
+        if crate::sync::injected_for_sanitizer!("spare_batch_now") {
+            // The injected bug: reused at once, while other threads' guards may still read them.
+            spare(self);
+            return;
+        }
+        // Each cell was unlinked and batched once, and its value needs no drop; `destroy` runs
+        // once no guard can reach them.
+        let destroy = move || spare(self);
         // SAFETY: every guard that could have loaded one of these cells was pinned before it
         // was unlinked, so before now: the epoch runs `destroy` only after all of them are gone.
         unsafe { guard.defer_unchecked(destroy) };
+        // The batch is sealed now rather than when 63 more deferred functions have joined it,
+        // so that cells come back a batch at a time, in amounts the spare list can hold.
+        guard.flush();
     }
+
+    /// Frees the cells' memory.
+    fn free(self) {
+        for (memory, layout) in self.0 {
+            // SAFETY: each cell was allocated with `layout`, unlinked and batched once, its value
+            // needs no drop, and no guard can reach it any more (or, only in the injected bug,
+            // may still: that is the bug).
+            unsafe { dealloc(memory.as_ptr(), layout) };
+        }
+    }
+}
+
+/// The most memory a thread keeps in cells freed by the epoch, for its next overwrites.
+const SPARE_BYTES: usize = 8 * 1024;
+
+/// The most cells a thread keeps, however small: eight batches.
+const SPARE_MAX: usize = 8 * BATCH;
+
+/// A thread's freed cells of one layout, reused before the allocator is asked for more.
+///
+/// Cells come here only from a batch whose epoch has passed, so no guard can reach them: a
+/// reused cell is fresh memory as far as every reader is concerned. One layout per thread (the
+/// first one freed while the list is empty) keeps taking a cell to one comparison.
+struct Spare {
+    layout: Layout,
+    cells: Vec<NonNull<u8>>,
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        for memory in self.cells.drain(..) {
+            // SAFETY: each spare cell was allocated with `layout` and is owned by this list.
+            unsafe { dealloc(memory.as_ptr(), self.layout) };
+        }
+    }
+}
+
+thread_local! {
+    static SPARE_CELLS: RefCell<Spare> = const {
+        RefCell::new(Spare { layout: Layout::new::<()>(), cells: Vec::new() })
+    };
+}
+
+/// Keeps freed cells for reuse on this thread, and frees those of another layout than the
+/// list's, those beyond its room, or all of them if the thread is exiting.
+///
+/// The cells must be owned by the caller: no guard can reach them any more.
+fn spare(cells: Cells) {
+    let mut cells = cells.0;
+    let _ = SPARE_CELLS.try_with(|spare| {
+        let Ok(mut spare) = spare.try_borrow_mut() else {
+            return;
+        };
+        let Some(&(_, layout)) = cells.first() else {
+            return;
+        };
+        if spare.cells.is_empty() {
+            spare.layout = layout;
+        }
+        let room = cmp::min(SPARE_BYTES / layout.size(), SPARE_MAX);
+        while spare.cells.len() < room {
+            match cells.pop() {
+                Some((memory, of)) if of == spare.layout => spare.cells.push(memory),
+                Some(other) => {
+                    cells.push(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+    });
+    Cells(cells).free();
+}
+
+/// A cell of `layout` freed earlier on this thread, if one is spare: memory no guard can
+/// reach, allocated with `layout`, now owned by the caller.
+pub(crate) fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
+    SPARE_CELLS
+        .try_with(|spare| {
+            let mut spare = spare.try_borrow_mut().ok()?;
+            if spare.layout != layout {
+                return None;
+            }
+            spare.cells.pop()
+        })
+        .ok()
+        .flatten()
 }
 
 /// This thread's cells not yet handed to the epoch.

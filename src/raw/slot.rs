@@ -89,12 +89,21 @@ pub(crate) struct SlotBox<V>(NonNull<Slot<V>>);
 impl<V> SlotBox<V> {
     pub(crate) fn new(value: V) -> Self {
         let layout = Slot::<V>::layout();
-        // SAFETY: the layout's size is not zero.
-        let ptr = unsafe { alloc(layout) }.cast::<Slot<V>>();
-        let Some(ptr) = NonNull::new(ptr) else {
+        let spare = if cfg!(loom) {
+            None
+        } else {
+            super::reclaim::take_spare(layout)
+        };
+        let ptr = spare.map_or_else(
+            // SAFETY: the layout's size is not zero.
+            || unsafe { alloc(layout) },
+            NonNull::as_ptr,
+        );
+        let Some(ptr) = NonNull::new(ptr.cast::<Slot<V>>()) else {
             handle_alloc_error(layout)
         };
-        // SAFETY: `ptr` is a fresh allocation with the size and alignment of a `Slot<V>`.
+        // SAFETY: `ptr` is a fresh allocation (or a spare cell, memory that no guard can reach)
+        // with the size and alignment of a `Slot<V>`.
         unsafe { ptr.as_ptr().write(Slot::new(value)) };
         SlotBox(ptr)
     }
