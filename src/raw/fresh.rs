@@ -13,10 +13,15 @@
 //! written before it. Probing goes from the group the hash selects to the next, and the writer
 //! fills the first group on that path with an empty byte, so the groups a key's path crosses
 //! before its own were full when it was inserted, and stay full. Nothing is ever removed (a
-//! removed key stays as a tombstone in its entry), and the writer keeps at most half the slots
-//! full, so every path reaches a group with an empty byte and ends.
+//! removed key stays as a tombstone in its entry), and the writer keeps at most three quarters
+//! of the slots full, so every path reaches a group with an empty byte and ends.
 //!
-//! When the index is half full the writer builds a copy twice the size, publishes it in the
+//! The number of groups is what the entries need, not a power of two: the group is the low 32
+//! bits of the hash scaled to it, so an index sized for a map's capacity takes no more than it.
+//! (Probing goes to the next group, not by growing steps, so the load stays at three quarters:
+//! at seven eighths the groups' runs would grow to several on average for an absent key.)
+//!
+//! When the index is three quarters full the writer builds a copy twice the size, publishes it in the
 //! snapshot with a release store and retires the old one through the epoch. A reader still
 //! probing the old copy sees everything it held when it was replaced, which is everything
 //! inserted before the replacement; anything inserted afterwards goes into the new copy.
@@ -34,6 +39,10 @@ use crate::sync::{injected, AtomicPtr, AtomicU64, AtomicUsize};
 
 /// Slots per group: the tag bytes in one `u64`.
 const GROUP: usize = 8;
+
+/// The index is kept at most this full: `LOAD_NUMERATOR / LOAD_DENOMINATOR`.
+const LOAD_NUMERATOR: usize = 3;
+const LOAD_DENOMINATOR: usize = 4;
 
 /// Slots in a new shard's first index: one group.
 const FIRST_CAPACITY: usize = GROUP;
@@ -87,13 +96,15 @@ pub(crate) struct Fresh<K, V> {
 }
 
 impl<K, V> Fresh<K, V> {
-    /// An empty index with room for `entries` (at least [`FIRST_CAPACITY`] slots).
+    /// An empty index with room for `entries` at the most load it takes (at least
+    /// [`FIRST_CAPACITY`] slots).
     pub(crate) fn with_room_for(entries: usize) -> Self {
-        let capacity = entries
-            .saturating_mul(2)
-            .checked_next_power_of_two()
-            .expect("capacity overflow")
-            .max(FIRST_CAPACITY);
+        let groups = entries
+            .checked_mul(LOAD_DENOMINATOR)
+            .map(|scaled| scaled.div_ceil(LOAD_NUMERATOR * GROUP))
+            .filter(|&groups| groups <= u32::MAX as usize)
+            .expect("capacity overflow");
+        let capacity = (groups * GROUP).max(FIRST_CAPACITY);
         Fresh {
             len: AtomicUsize::new(0),
             tags: (0..capacity / GROUP).map(|_| AtomicU64::new(0)).collect(),
@@ -111,15 +122,25 @@ impl<K, V> Fresh<K, V> {
         self.len.load(Acquire)
     }
 
-    /// Whether one more entry keeps the index at most half full.
+    /// Whether one more entry keeps the index at most three quarters full.
     pub(crate) fn has_room(&self) -> bool {
-        (self.len.load(Relaxed) + 1) * 2 <= self.slots.len()
+        (self.len.load(Relaxed) + 1) * LOAD_DENOMINATOR <= self.slots.len() * LOAD_NUMERATOR
     }
 
     /// The group a probe for `hash` starts at, and the mask that wraps it around.
-    fn first_group(&self, hash: u64) -> (usize, usize) {
-        let mask = self.tags.len() - 1;
-        (hash as usize & mask, mask)
+    fn first_group(&self, hash: u64) -> usize {
+        // The low 32 bits of the hash, scaled to the number of groups (which need not be a
+        // power of two): neither the tag nor the shard is chosen by them.
+        ((u64::from(hash as u32) * self.tags.len() as u64) >> 32) as usize
+    }
+
+    /// The group after `group`, wrapping around.
+    fn next_group(&self, group: usize) -> usize {
+        if group + 1 == self.tags.len() {
+            0
+        } else {
+            group + 1
+        }
     }
 
     /// Finds the entry whose key satisfies `eq` among those with this hash; lock-free.
@@ -146,7 +167,7 @@ impl<K, V> Fresh<K, V> {
         prefetch: bool,
     ) -> Option<EntryPtr<K, V>> {
         let tag = tag_of(hash);
-        let (mut group, mask) = self.first_group(hash);
+        let mut group = self.first_group(hash);
         loop {
             let word = self.tags[group].load(Acquire);
             let mut candidates = candidates(word, tag);
@@ -179,7 +200,7 @@ impl<K, V> Fresh<K, V> {
                 }
                 return None;
             }
-            group = (group + 1) & mask;
+            group = self.next_group(group);
         }
     }
 
@@ -187,10 +208,10 @@ impl<K, V> Fresh<K, V> {
     /// shard's lock calls this, and only when [`has_room`](Self::has_room) says so.
     pub(crate) fn insert(&self, slot: Indexed<K, V>) {
         debug_assert!(self.has_room());
-        let (mut group, mask) = self.first_group(slot.hash);
+        let mut group = self.first_group(slot.hash);
         let mut word = self.tags[group].load(Relaxed);
         while word & FULL == FULL {
-            group = (group + 1) & mask;
+            group = self.next_group(group);
             word = self.tags[group].load(Relaxed);
         }
         let byte = (!word & FULL).trailing_zeros() as usize / 8;
@@ -264,17 +285,18 @@ mod tests {
     use super::*;
     use crate::raw::node::OwnedEntry;
 
-    /// A hash whose group bits are `group`, whose tag bits are `tag` and whose middle bits tell
-    /// keys apart (or not, with equal `id`s).
-    fn hash(group: u64, tag: u64, id: u64) -> u64 {
-        tag << 57 | id << 16 | group
+    /// A hash that selects `group` of `groups`, whose tag bits are `tag` and whose middle bits
+    /// tell keys apart (or not, with equal `id`s).
+    fn hash(groups: u64, group: u64, tag: u64, id: u64) -> u64 {
+        tag << 57 | id << 32 | (group << 32).div_ceil(groups)
     }
 
-    /// Fills an index of `capacity` slots with `(hash, key)` entries and checks every lookup;
+    /// Fills an index of `groups` groups with `(hash, key)` entries and checks every lookup;
     /// frees the entries afterwards.
-    fn check(capacity: usize, hashes: &[u64]) {
-        let fresh = Fresh::with_room_for(capacity / 2);
-        assert_eq!(fresh.slots.len(), capacity);
+    fn check(groups: usize, hashes: &[u64]) {
+        // Room for `6 * groups` entries at three quarters is `8 * groups` slots.
+        let fresh = Fresh::with_room_for(6 * groups);
+        assert_eq!(fresh.tags.len(), groups);
         let entries: Vec<_> = hashes
             .iter()
             .enumerate()
@@ -309,18 +331,36 @@ mod tests {
 
     #[test]
     fn keys_sharing_a_group_a_tag_or_a_whole_hash_are_all_found() {
-        // Two groups: ten keys with group bits 0 and one tag fill the first group and spill
-        // into the second, and two of them have the same hash.
-        let mut hashes: Vec<u64> = (0..10).map(|id| hash(0, 0x55, id)).collect();
+        // Four groups: ten keys aimed at the first, with one tag, fill it and spill into the
+        // second, and two of them have the same hash.
+        let mut hashes: Vec<u64> = (0..10).map(|id| hash(4, 0, 0x55, id)).collect();
         hashes[9] = hashes[8];
-        check(32, &hashes);
+        check(4, &hashes);
     }
 
     #[test]
     fn a_full_last_group_wraps_around_to_the_first() {
         // Four groups: twelve keys aimed at the last one.
-        let hashes: Vec<u64> = (0..12).map(|id| hash(3, id % 3, id)).collect();
-        check(32, &hashes);
+        let hashes: Vec<u64> = (0..12).map(|id| hash(4, 3, id % 3, id)).collect();
+        check(4, &hashes);
+    }
+
+    #[test]
+    fn a_hash_selects_its_group_among_any_number_of_groups() {
+        // One, three and five groups, not powers of two but one: keys aimed at each group; then
+        // keys in five groups, more of them aimed at the last, which wrap around.
+        for groups in [1, 3, 5] {
+            let fresh: Fresh<usize, ()> = Fresh::with_room_for(6 * groups);
+            for group in 0..groups as u64 {
+                for tag in [0, 0x7f] {
+                    let hash = hash(groups as u64, group, tag, u64::from(u32::MAX >> 8));
+                    assert_eq!(fresh.first_group(hash), group as usize, "{hash:#x}");
+                }
+            }
+        }
+        let mut hashes: Vec<u64> = (0..5).map(|group| hash(5, group, 1, group)).collect();
+        hashes.extend((10..20).map(|id| hash(5, 4, 2, id)));
+        check(5, &hashes);
     }
 
     #[test]
@@ -345,7 +385,7 @@ mod tests {
     #[test]
     fn an_absent_key_stops_at_the_first_group_with_room() {
         let fresh: Fresh<usize, ()> = Fresh::with_room_for(4);
-        assert!(fresh.find(hash(0, 1, 1), |_| true).is_none());
+        assert!(fresh.find(hash(1, 0, 1, 1), |_| true).is_none());
         assert_eq!(fresh.slots().count(), 0);
     }
 }
