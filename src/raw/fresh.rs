@@ -82,6 +82,18 @@ fn prefetch_for_write<T>(target: &T) {
     let _ = target;
 }
 
+/// Asks the processor to bring `target`'s cache line in, to be read; a hint only.
+fn prefetch_for_read<T>(target: &T) {
+    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+    // SAFETY: as for `prefetch_for_write`: SSE only, no effect a program can observe.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(target).cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+    let _ = target;
+}
+
 struct Slot<K, V> {
     hash: AtomicU64,
     entry: AtomicPtr<Entry<K, V>>,
@@ -158,6 +170,17 @@ impl<K, V> Fresh<K, V> {
         eq: impl FnMut(&K) -> bool,
     ) -> Option<EntryPtr<K, V>> {
         self.probe(hash, eq, true)
+    }
+
+    /// Asks the processor, before a writer's lookup, to bring in the tag word of the group the
+    /// hash selects and, for writing, that group's slots: an insert of a new key usually takes
+    /// one of them, and their misses then overlap the table's probe instead of following it.
+    pub(crate) fn prepare_insert(&self, hash: u64) {
+        let group = self.first_group(hash);
+        prefetch_for_read(&self.tags[group]);
+        let slots = &self.slots[group * GROUP..][..GROUP];
+        prefetch_for_write(&slots[0]);
+        prefetch_for_write(&slots[GROUP / 2]);
     }
 
     fn probe(

@@ -177,6 +177,9 @@ where
         let Some(snapshot) = self.snapshot(guard) else {
             return (None, Seen::of(None, None));
         };
+        if let Some(fresh) = snapshot.fresh(guard) {
+            fresh.prepare_insert(hash);
+        }
         if let Some(ptr) = snapshot.table.find(hash, &mut eq) {
             return (Some(ptr), Seen::of(Some(snapshot), None));
         }
