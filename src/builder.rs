@@ -68,6 +68,10 @@ impl<S> Builder<S> {
     /// bytes of memory per shard. The default comes from the machine: four per available core,
     /// rounded up to a power of two.
     ///
+    /// A shard links at most 2^30 − 1 entries (live keys and the tombstones of removed ones),
+    /// since its two counts share one atomic word; an insert that would link more panics before
+    /// it changes anything. A map that may hold a billion keys needs more than one shard.
+    ///
     /// # Panics
     ///
     /// If `shards` is 0.

@@ -51,8 +51,9 @@ impl<K: Eq + Send + Sync + 'static, V: Send + Sync + 'static> RawMap<K, V> {
                     }
                 }
             }
-            assert_eq!(shard.live(), live, "shard {index}: the live count drifted");
-            assert_eq!(shard.dead(), dead, "shard {index}: the dead count drifted");
+            let counts = shard.counts();
+            assert_eq!(counts.live, live, "shard {index}: the live count drifted");
+            assert_eq!(counts.dead, dead, "shard {index}: the dead count drifted");
             assert!(
                 !must_compact(dead, live, self.shard_count()),
                 "shard {index}: {dead} tombstones exceed the bound for {live} live entries"

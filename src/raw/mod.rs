@@ -35,16 +35,20 @@
 //!    that replaces the current one; it then stays expunged and is retired with the old snapshot,
 //!    exactly once. Values are retired by the thread whose compare-and-swap replaced them.
 //! 4. Only the lock holder adds entries to the index or replaces the snapshot.
-//! 5. Once no write is in flight, `live` is the number of live linked entries and `dead` the number
-//!    of deleted ones, exactly: each transition into or out of "deleted" adjusts `dead` by one,
-//!    made by the thread whose compare-and-swap made it (a compaction subtracts what it expunged).
+//! 5. Once no write is in flight, the shard's counts (`live` and `dead`, packed in one word) are
+//!    the number of live linked entries and the number of deleted ones, exactly: each transition
+//!    into or out of "deleted" moves one entry between them, with one read-modify-write by the
+//!    thread whose compare-and-swap made it; an insert adds one to `live`, and a compaction or a
+//!    `clear` subtracts what it expunged. Only the lock holder changes their sum.
 //! 6. Once no write is in flight, no shard has `dead > (MIN_TOMBSTONES / shards + live) / 2`
 //!    ([`must_compact`]), so the whole map holds at most `MIN_TOMBSTONES / 2 + len / 2 ≤
-//!    max(MIN_TOMBSTONES, len)` tombstones. The removal whose increment of `dead` is last in that
-//!    counter's order sees a value at least the final one, then loads a `live` at most the final
-//!    one (both sequentially consistent: every other removal's decrement of `live` precedes its
-//!    own increment of `dead`), so if the final state is over the bound, that removal was too and
-//!    compacted under the lock after every tombstone was made.
+//!    max(MIN_TOMBSTONES, len)` tombstones. Take the removal whose read-modify-write is the last
+//!    removal's in the word's order. It sees both counts at once; only inserts, revivals,
+//!    compactions and clears follow it, and each of those lowers `dead` or raises `live`, so it
+//!    sees a `dead` at least the final one and a `live` at most the final one. If the final state
+//!    is over the bound, so was what it saw, and it compacted under the lock after every
+//!    tombstone was made (each removal's compare-and-swap happens before its read-modify-write,
+//!    which this one's acquires).
 //!
 //! # Why a lookup finds every key inserted before it started
 //!
@@ -121,11 +125,6 @@ pub(crate) const MAX_SHARDS: usize = 1 << 16;
 fn must_compact(dead: isize, live: isize, shards: usize) -> bool {
     let shards = shards as isize;
     2 * shards * dead > MIN_TOMBSTONES as isize + shards * live.max(0)
-}
-
-/// Reads a wrapping counter that may dip below zero while writes are in flight.
-fn signed(count: usize) -> isize {
-    count as isize
 }
 
 /// Borrows an entry found through a table reachable under `guard`.

@@ -12,12 +12,12 @@ use super::node::{EntryPtr, OwnedEntry};
 use super::reclaim::{retire_snapshot, retire_value};
 use super::slot::Slot;
 use super::table::{Indexed, Snapshot, Table};
-use super::{entry, must_compact, signed, MERGE_FLOOR};
+use super::{entry, must_compact, MERGE_FLOOR};
 use crate::compute::{Compute, Operation};
 use crate::stats::Stats;
 use crate::sync::epoch::{Atomic, Guard, Owned, Shared};
 use crate::sync::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
-use crate::sync::{injected, AtomicUsize, Mutex, MutexGuard};
+use crate::sync::{injected, AtomicU64, AtomicUsize, Mutex, MutexGuard};
 
 /// A shard, laid out over two cache lines: the one readers load (the snapshot pointer) never
 /// shares a line with the counters and the lock that writers update.
@@ -36,13 +36,44 @@ struct ReadSide<K, V> {
 #[repr(align(64))]
 struct WriteSide {
     locked: Mutex<Locked>,
-    /// Live linked entries (wrapping; see invariant 5).
-    live: AtomicUsize,
-    /// Deleted (not expunged) linked entries: tombstones (wrapping; see invariant 5).
-    dead: AtomicUsize,
+    /// Live linked entries and deleted (not expunged) ones, tombstones, as [`Counts`]: one word,
+    /// so that a removal or a revival changes both with one read-modify-write and sees the two
+    /// together (see invariants 5 and 6).
+    counts: AtomicU64,
     /// Lookups that found their key in the index rather than the table, since the snapshot was
     /// published.
     misses: AtomicUsize,
+}
+
+/// A shard's live entries and tombstones.
+///
+/// Packed into one word as `live * 2^32 + dead`, modulo `2^64`: each count is a wrapping 32-bit
+/// number that may dip below zero while writes are in flight (a removal's decrement may come
+/// before the increment of the store it follows), so the low half is read as signed, and the
+/// high half from what remains. Both stay far below `2^31` in magnitude: an insert refuses to
+/// link more than [`MAX_LINKED`] entries in one shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) live: isize,
+    pub(crate) dead: isize,
+}
+
+/// The most entries (live or deleted) one shard links.
+pub(crate) const MAX_LINKED: isize = (1 << 30) - 1;
+
+impl Counts {
+    fn pack(self) -> u64 {
+        ((self.live as u64) << 32).wrapping_add(self.dead as u64)
+    }
+
+    fn unpack(packed: u64) -> Self {
+        let dead = packed as u32 as i32;
+        let live = (packed.wrapping_sub(dead as u64) >> 32) as u32 as i32;
+        Counts {
+            live: live as isize,
+            dead: dead as isize,
+        }
+    }
 }
 
 /// What the lock guards besides the right to add entries and publish snapshots.
@@ -89,20 +120,32 @@ impl<K, V> Shard<K, V> {
                     dirty_builds: 0,
                     compactions: 0,
                 }),
-                live: AtomicUsize::new(0),
-                dead: AtomicUsize::new(0),
+                counts: AtomicU64::new(0),
                 misses: AtomicUsize::new(0),
             },
         }
     }
 
-    /// Live entries; may be off (even negative) while writes are in flight.
-    pub(crate) fn live(&self) -> isize {
-        signed(self.write.live.load(SeqCst))
+    /// Live entries and tombstones; either may be off (even negative) while writes are in
+    /// flight.
+    pub(crate) fn counts(&self) -> Counts {
+        Counts::unpack(self.write.counts.load(SeqCst))
     }
 
-    pub(crate) fn dead(&self) -> isize {
-        signed(self.write.dead.load(SeqCst))
+    /// Live entries; may be off (even negative) while writes are in flight.
+    pub(crate) fn live(&self) -> isize {
+        self.counts().live
+    }
+
+    /// Adds `change` to the counts, and returns them as they are after it.
+    fn count(&self, change: Counts) -> Counts {
+        let packed = change.pack();
+        Counts::unpack(
+            self.write
+                .counts
+                .fetch_add(packed, SeqCst)
+                .wrapping_add(packed),
+        )
     }
 
     pub(crate) fn snapshot<'g>(&self, guard: &'g Guard) -> Option<&'g Snapshot<K, V>> {
@@ -308,8 +351,7 @@ where
 
     /// Accounts for a tombstone this thread's store made live again.
     fn revived(&self) {
-        self.write.live.fetch_add(1, SeqCst);
-        self.write.dead.fetch_sub(1, SeqCst);
+        self.count(Counts { live: 1, dead: -1 });
     }
 
     /// Accounts for a store that replaced `previous` (live, or null for a tombstone) in `found`.
@@ -338,11 +380,18 @@ where
         value: V,
         guard: &'g Guard,
     ) -> &'g V {
+        // Only the lock holder changes the sum: a removal or a revival moves one entry between
+        // the two counts with one read-modify-write.
+        let Counts { live, dead } = self.counts();
+        assert!(
+            live + dead < MAX_LINKED,
+            "snapmap: a shard holds at most {MAX_LINKED} entries; build the map with more shards"
+        );
         let slot = Indexed {
             hash,
             entry: EntryPtr::new(key, value),
         };
-        self.write.live.fetch_add(1, SeqCst);
+        self.count(Counts { live: 1, dead: 0 });
         match self.snapshot(guard) {
             None => {
                 let mut table = Table::with_capacity(1);
@@ -451,9 +500,7 @@ where
         shards: usize,
         guard: &'g Guard,
     ) -> &'g V {
-        self.write.live.fetch_sub(1, SeqCst);
-        let dead = signed(self.write.dead.fetch_add(1, SeqCst).wrapping_add(1));
-        let live = self.live();
+        let Counts { live, dead } = self.count(Counts { live: -1, dead: 1 });
         let value = value_of(removed).expect("a removed value is live");
         // SAFETY: this thread's compare-and-swap unlinked `removed` from `found`.
         unsafe { retire_value(found, removed, guard) };
@@ -597,11 +644,12 @@ where
         let Some(snapshot) = self.snapshot(guard) else {
             return;
         };
-        if !force && !must_compact(self.dead(), self.live(), shards) {
+        let Counts { live, dead } = self.counts();
+        if !force && !must_compact(dead, live, shards) {
             return; // another thread compacted while this one waited for the lock
         }
         let mut unlinked = Vec::new();
-        let mut table = Table::with_capacity(cmp::max(self.live(), 0) as usize);
+        let mut table = Table::with_capacity(cmp::max(live, 0) as usize);
         for_each_warmed(snapshot.slots(guard), guard, |slot| {
             if entry(slot.entry, guard).try_expunge_locked(guard) {
                 unlinked.push(slot.entry);
@@ -609,7 +657,10 @@ where
                 table.insert_unique(slot);
             }
         });
-        self.write.dead.fetch_sub(unlinked.len(), SeqCst);
+        self.count(Counts {
+            live: 0,
+            dead: -(unlinked.len() as isize),
+        });
         self.publish_locked(locked, table, unlinked, Vec::new(), guard);
         locked.compactions += 1;
     }
@@ -621,7 +672,8 @@ where
         let Some(snapshot) = self.snapshot(guard) else {
             return; // nothing to clear, and no lock taken
         };
-        if !must_compact(self.dead() + self.live(), 0, shards) {
+        let Counts { live, dead } = self.counts();
+        if !must_compact(dead + live, 0, shards) {
             for slot in snapshot.slots(guard) {
                 if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
                     self.removed(slot.entry, removed, shards, guard);
@@ -647,8 +699,10 @@ where
             }
             unlinked.push(slot.entry);
         });
-        self.write.live.fetch_sub(live, SeqCst);
-        self.write.dead.fetch_sub(unlinked.len() - live, SeqCst);
+        self.count(Counts {
+            live: -live,
+            dead: live - unlinked.len() as isize,
+        });
         self.publish_locked(
             &mut locked,
             Table::with_capacity(0),
@@ -728,8 +782,7 @@ impl<K, V> Shard<K, V> {
 
     /// Unlinks every entry and hands them over, with exclusive access.
     pub(crate) fn unlink_all(&mut self) -> Vec<OwnedEntry<K, V>> {
-        self.write.live.store(0, Relaxed);
-        self.write.dead.store(0, Relaxed);
+        self.write.counts.store(0, Relaxed);
         self.write.misses.store(0, Relaxed);
         let Some(snapshot) = self.take_snapshot() else {
             return Vec::new();
@@ -743,5 +796,51 @@ impl<K, V> Shard<K, V> {
             // SAFETY: each linked entry is listed once, and no table or thread can reach it now.
             .map(|ptr| unsafe { OwnedEntry::new(ptr) })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Counts, Shard, MAX_LINKED};
+    use crate::sync::Ordering::Relaxed;
+
+    #[test]
+    #[should_panic(expected = "a shard holds at most")]
+    fn a_shard_refuses_to_link_more_entries_than_its_counts_hold() {
+        // A shard whose counts say it is full (a third of its entries deleted): the insert
+        // panics before it allocates anything, so nothing leaks.
+        let shard: Shard<u64, u64> = Shard::new(0);
+        let full = Counts {
+            live: MAX_LINKED - MAX_LINKED / 3,
+            dead: MAX_LINKED / 3,
+        };
+        shard.write.counts.store(full.pack(), Relaxed);
+        shard.insert(2, 2, 2, &crate::sync::epoch::pin());
+    }
+
+    #[test]
+    fn counts_add_up_through_the_packed_word_even_below_zero() {
+        let changes = [
+            (-1, 1), // a removal counted before the insert it follows
+            (1, 0),
+            (1, -1),
+            (0, -3), // a compaction counted before the removals it expunged
+            (-2, 2),
+            (MAX_LINKED, 0),
+            (-MAX_LINKED, MAX_LINKED),
+            (0, -MAX_LINKED),
+            (5, 2),
+        ];
+        let (mut packed, mut live, mut dead) = (0u64, 0, 0);
+        for (change_live, change_dead) in changes {
+            let change = Counts {
+                live: change_live,
+                dead: change_dead,
+            };
+            packed = packed.wrapping_add(change.pack());
+            live += change_live;
+            dead += change_dead;
+            assert_eq!(Counts::unpack(packed), Counts { live, dead });
+        }
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use super::super::RawMap;
 use crate::sync::epoch;
@@ -29,11 +30,17 @@ impl Drop for Counted {
     }
 }
 
-/// Flushes this thread's deferred destructors until `done`, or fails.
+/// Flushes this thread's deferred destructors until `done`, or fails after 10,000 tries and
+/// 10 seconds: a test running beside this one may hold a guard for a while (a panicking one
+/// does while its backtrace is printed), and the epoch waits for it.
 fn settle(what: &str, done: impl Fn() -> bool) {
-    for _ in 0..10_000 {
+    let start = Instant::now();
+    for tries in 0.. {
         if done() {
             return;
+        }
+        if tries >= 10_000 && start.elapsed() > Duration::from_secs(10) {
+            break;
         }
         epoch::pin().flush();
         thread::yield_now();
