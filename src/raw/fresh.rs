@@ -279,27 +279,65 @@ pub(crate) struct FreshSlots<'a, K, V> {
     full: u64,
 }
 
-impl<K, V> Iterator for FreshSlots<'_, K, V> {
-    type Item = Indexed<K, V>;
-
-    fn next(&mut self) -> Option<Indexed<K, V>> {
-        while self.full == 0 {
-            let word = self.fresh.tags.get(self.group)?.load(Acquire);
-            self.full = word & FULL;
-            self.group += 1;
-        }
-        let index = (self.group - 1) * GROUP + self.full.trailing_zeros() as usize / 8;
-        self.full &= self.full - 1;
-        let slot = &self.fresh.slots[index];
+impl<K, V> Fresh<K, V> {
+    /// The entry in slot `index`, whose tag was seen filled in a tag word loaded with acquire.
+    fn filled(&self, index: usize) -> Option<Indexed<K, V>> {
+        let slot = &self.slots[index];
         let ptr = slot.entry.load(Relaxed);
         if ptr.is_null() {
-            return self.next(); // never, unless the tag's publication is broken
+            return None; // never, unless the tag's publication is broken
         }
         Some(Indexed {
             hash: slot.hash.load(Relaxed),
             // SAFETY: non-null, and every pointer stored here came from `EntryPtr::as_ptr`.
             entry: unsafe { EntryPtr::from_ptr(ptr) },
         })
+    }
+}
+
+impl<K, V> Iterator for FreshSlots<'_, K, V> {
+    type Item = Indexed<K, V>;
+
+    fn next(&mut self) -> Option<Indexed<K, V>> {
+        loop {
+            while self.full == 0 {
+                let word = self.fresh.tags.get(self.group)?.load(Acquire);
+                self.full = word & FULL;
+                self.group += 1;
+            }
+            let index = (self.group - 1) * GROUP + self.full.trailing_zeros() as usize / 8;
+            self.full &= self.full - 1;
+            if let Some(slot) = self.fresh.filled(index) {
+                return Some(slot);
+            }
+        }
+    }
+
+    /// The same walk as `next`, with the group loop outside the slot loop.
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let FreshSlots {
+            fresh,
+            mut group,
+            mut full,
+        } = self;
+        let mut acc = init;
+        loop {
+            while full != 0 {
+                let index = (group - 1) * GROUP + full.trailing_zeros() as usize / 8;
+                full &= full - 1;
+                if let Some(slot) = fresh.filled(index) {
+                    acc = f(acc, slot);
+                }
+            }
+            let Some(tags) = fresh.tags.get(group) else {
+                return acc;
+            };
+            full = tags.load(Acquire) & FULL;
+            group += 1;
+        }
     }
 }
 
@@ -338,9 +376,19 @@ mod tests {
             );
             assert!(fresh.find(hash, |k| *k == usize::MAX).is_none());
         }
-        let mut listed: Vec<usize> = fresh.slots().map(|slot| *slot.entry.key()).collect();
+        // Listed by `next`, by `fold`, and by both, split at each point.
+        let all: Vec<usize> = (0..hashes.len()).collect();
+        let key = |slot: Indexed<usize, ()>| *slot.entry.key();
+        let mut listed: Vec<usize> = fresh.slots().map(key).collect();
         listed.sort_unstable();
-        assert_eq!(listed, (0..hashes.len()).collect::<Vec<_>>());
+        assert_eq!(listed, all, "by next");
+        for taken in 0..=hashes.len() {
+            let mut slots = fresh.slots();
+            let mut listed: Vec<usize> = slots.by_ref().take(taken).map(key).collect();
+            slots.for_each(|slot| listed.push(key(slot)));
+            listed.sort_unstable();
+            assert_eq!(listed, all, "{taken} by next, the rest by fold");
+        }
         let grown = fresh.grown();
         for (key, &hash) in hashes.iter().enumerate() {
             assert!(grown.find(hash, |k| *k == key) == Some(entries[key]));
