@@ -22,23 +22,29 @@
 //!
 //! # Spare cells
 //!
-//! A batch's deferred function does not free its cells: it keeps them in the spare list of the
-//! thread that runs it, up to [`SPARE_BYTES`] of one layout, and the next overwrites on that
-//! thread take their cells from there before asking the allocator (`SlotBox::new`).
+//! A batch's deferred function does not free its cells: it keeps them in the spare lists of the
+//! thread that runs it, and the next overwrites on that thread take their cells from there
+//! before asking the allocator (`SlotBox::new`). A cell dropped by its owner (one reclaimed on
+//! its own, for a value with drop glue, or one never published) goes there too.
 //!
-//! - **Why this is sound.** The deferred function runs only once no guard pinned before the
-//!   batch was deferred remains, and every guard that could have loaded one of its cells was
-//!   pinned before the cell was unlinked. So no reader holds or can still load a spare cell: to
-//!   every thread it is memory as fresh as the allocator's. A new value is written into it
-//!   before the cell is published, with the same release as for a freshly allocated cell.
+//! - **Why this is sound.** A batch's deferred function runs only once no guard pinned before
+//!   the batch was deferred remains, and every guard that could have loaded one of its cells was
+//!   pinned before the cell was unlinked; a dropped cell has an owner, so no guard can reach it
+//!   either. No reader holds or can still load a spare cell: to every thread it is memory as
+//!   fresh as the allocator's. A new value is written into it before the cell is published, with
+//!   the same release as for a freshly allocated cell.
 //! - **Why the batch is sealed at once.** crossbeam-epoch keeps a thread's deferred functions in
 //!   a local bag until it holds 64 of them, so batches of 64 cells would come back 4,096 cells
 //!   at a time, more than a small spare list holds. `Cells::retire` flushes the bag instead, so
 //!   that each batch comes back on its own, about two epochs later.
-//! - **What it keeps.** At most [`SPARE_BYTES`] (and [`SPARE_MAX`] cells) per thread that runs
-//!   batches' deferred functions, freed when the thread exits. It belongs to the thread, not to
-//!   a map: the heap tests, which allow a map emptied by removals 64 KiB above an empty one,
-//!   count it.
+//! - **Which cells are kept.** A thread has [`SPARE_LAYOUTS`] lists, each claimed by the layout
+//!   of the cells the thread last allocated; a layout without a list takes over the one asked
+//!   for longest ago, whose cells are freed. A cell of a layout the thread does not allocate is
+//!   freed at once, so a thread that only reads (and runs other threads' deferred functions)
+//!   keeps nothing.
+//! - **How much.** At most [`SPARE_BYTES`] per thread (and [`SPARE_MAX`] cells per list), freed
+//!   when the thread exits. It belongs to the thread, not to a map: the heap tests, which allow
+//!   a map emptied by removals 64 KiB above an empty one, count it.
 //! - **How it is checked.** loom builds take no spare cells. ThreadSanitizer must report a
 //!   data race when a batch is reused at once (`spare_batch_now`, `ci/sanitize.sh inject`): a
 //!   reader's load of the old value is then unordered with the writer's store of the new one.
@@ -168,76 +174,142 @@ impl Cells {
 /// The most memory a thread keeps in cells freed by the epoch, for its next overwrites.
 const SPARE_BYTES: usize = 8 * 1024;
 
-/// The most cells a thread keeps, however small: eight batches.
-const SPARE_MAX: usize = 8 * BATCH;
+/// The most cells of one layout a thread keeps, however small: four batches.
+const SPARE_MAX: usize = 4 * BATCH;
+
+/// The layouts a thread keeps cells of (maps of different value types, or two sizes of one).
+const SPARE_LAYOUTS: usize = 2;
 
 /// A thread's freed cells of one layout, reused before the allocator is asked for more.
 ///
-/// Cells come here only from a batch whose epoch has passed, so no guard can reach them: a
-/// reused cell is fresh memory as far as every reader is concerned. One layout per thread (the
-/// first one freed while the list is empty) keeps taking a cell to one comparison.
+/// Cells come here only once no guard can reach them (from a batch whose epoch has passed, or
+/// dropped by their owner): a reused cell is fresh memory as far as every reader is concerned.
 struct Spare {
-    layout: Layout,
+    /// The layout the thread last asked this list for; `None` until it first does.
+    layout: Option<Layout>,
     cells: Vec<NonNull<u8>>,
+    /// When the thread last asked this list for a cell (see [`Spares::clock`]).
+    asked: u64,
 }
 
-impl Drop for Spare {
-    fn drop(&mut self) {
-        for memory in self.cells.drain(..) {
-            // SAFETY: each spare cell was allocated with `layout` and is owned by this list.
-            unsafe { dealloc(memory.as_ptr(), self.layout) };
+impl Spare {
+    const EMPTY: Spare = Spare {
+        layout: None,
+        cells: Vec::new(),
+        asked: 0,
+    };
+
+    fn free_all(&mut self) {
+        if let Some(layout) = self.layout {
+            for memory in self.cells.drain(..) {
+                // SAFETY: each spare cell was allocated with `layout` and is owned by this list.
+                unsafe { dealloc(memory.as_ptr(), layout) };
+            }
         }
     }
 }
 
+impl Drop for Spare {
+    fn drop(&mut self) {
+        self.free_all();
+    }
+}
+
+/// A thread's spare cells, of the layouts it last allocated cells of. Only a thread that
+/// allocates cells (one that overwrites) claims a list, so a thread that only reads, and runs
+/// other threads' deferred functions, keeps nothing.
+struct Spares {
+    lists: [Spare; SPARE_LAYOUTS],
+    /// Counts the thread's requests, to tell which list was asked for longest ago.
+    clock: u64,
+}
+
+impl Spares {
+    /// Whether a list keeps this cell: one claimed for its layout, with room.
+    fn keep(&mut self, memory: NonNull<u8>, layout: Layout) -> bool {
+        let Some(list) = self
+            .lists
+            .iter_mut()
+            .find(|list| list.layout == Some(layout))
+        else {
+            return false;
+        };
+        let room = cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX);
+        if list.cells.len() >= room {
+            return false;
+        }
+        if list.cells.capacity() == 0 {
+            list.cells.reserve_exact(room);
+        }
+        list.cells.push(memory);
+        true
+    }
+
+    /// A spare cell of `layout`, if there is one. A layout without a list takes over the one
+    /// asked for longest ago, whose cells are freed.
+    fn take(&mut self, layout: Layout) -> Option<NonNull<u8>> {
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some(list) = self
+            .lists
+            .iter_mut()
+            .find(|list| list.layout == Some(layout))
+        {
+            list.asked = clock;
+            return list.cells.pop();
+        }
+        let oldest = self
+            .lists
+            .iter_mut()
+            .min_by_key(|list| list.asked)
+            .expect("at least one list");
+        oldest.free_all();
+        oldest.layout = Some(layout);
+        oldest.asked = clock;
+        None
+    }
+}
+
 thread_local! {
-    static SPARE_CELLS: RefCell<Spare> = const {
-        RefCell::new(Spare { layout: Layout::new::<()>(), cells: Vec::new() })
+    static SPARE_CELLS: RefCell<Spares> = const {
+        RefCell::new(Spares { lists: [Spare::EMPTY; SPARE_LAYOUTS], clock: 0 })
     };
 }
 
-/// Keeps freed cells for reuse on this thread, and frees those of another layout than the
-/// list's, those beyond its room, or all of them if the thread is exiting.
+/// Keeps freed cells for reuse on this thread, and frees those of a layout it has no list for,
+/// those beyond the list's room, or all of them if the thread is exiting.
 ///
 /// The cells must be owned by the caller: no guard can reach them any more.
 fn spare(cells: Cells) {
     let mut cells = cells.0;
     let _ = SPARE_CELLS.try_with(|spare| {
-        let Ok(mut spare) = spare.try_borrow_mut() else {
-            return;
-        };
-        let Some(&(_, layout)) = cells.first() else {
-            return;
-        };
-        if spare.cells.is_empty() {
-            spare.layout = layout;
-        }
-        let room = cmp::min(SPARE_BYTES / layout.size(), SPARE_MAX);
-        while spare.cells.len() < room {
-            match cells.pop() {
-                Some((memory, of)) if of == spare.layout => spare.cells.push(memory),
-                Some(other) => {
-                    cells.push(other);
-                    break;
-                }
-                None => break,
-            }
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            cells.retain(|&(memory, layout)| !spare.keep(memory, layout));
         }
     });
     Cells(cells).free();
+}
+
+/// Keeps one cell that no guard can reach (never published, or reclaimed) for reuse on this
+/// thread, or frees it, as [`spare`] does.
+pub(crate) fn give_back(memory: NonNull<u8>, layout: Layout) {
+    let kept = SPARE_CELLS.try_with(|spare| {
+        spare
+            .try_borrow_mut()
+            .is_ok_and(|mut spare| spare.keep(memory, layout))
+    });
+    if kept != Ok(true) {
+        // SAFETY: the cell was allocated with `layout`, and the caller owns it: no guard can
+        // reach it.
+        unsafe { dealloc(memory.as_ptr(), layout) };
+    }
 }
 
 /// A cell of `layout` freed earlier on this thread, if one is spare: memory no guard can
 /// reach, allocated with `layout`, now owned by the caller.
 pub(crate) fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
     SPARE_CELLS
-        .try_with(|spare| {
-            let mut spare = spare.try_borrow_mut().ok()?;
-            if spare.layout != layout {
-                return None;
-            }
-            spare.cells.pop()
-        })
+        .try_with(|spare| spare.try_borrow_mut().ok()?.take(layout))
         .ok()
         .flatten()
 }

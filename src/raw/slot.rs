@@ -151,8 +151,14 @@ impl<V> SlotBox<V> {
         let slot = unsafe { this.0.as_ptr().read() };
         // The end of the cell's life is a write: a model reports any read not ordered before it.
         slot.value.with_mut(|_| ());
-        // SAFETY: the cell came from `alloc` with this layout in `new`, and was moved out above.
-        unsafe { dealloc(this.0.as_ptr().cast(), Slot::<V>::layout()) };
+        if cfg!(loom) {
+            // SAFETY: the cell came from `alloc` with this layout in `new`, and was moved out
+            // above.
+            unsafe { dealloc(this.0.as_ptr().cast(), Slot::<V>::layout()) };
+        } else {
+            // The box owns the cell, so no guard can reach it: never published, or reclaimed.
+            super::reclaim::give_back(this.0.cast(), Slot::<V>::layout());
+        }
         slot.value.into_inner()
     }
 }
