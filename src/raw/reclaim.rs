@@ -45,9 +45,11 @@
 //! - **How much.** At most [`SPARE_BYTES`] per thread (and [`SPARE_MAX`] cells per list), freed
 //!   when the thread exits. It belongs to the thread, not to a map: the heap tests, which allow
 //!   a map emptied by removals 64 KiB above an empty one, count it.
-//! - **How it is checked.** loom builds take no spare cells. ThreadSanitizer must report a
-//!   data race when a batch is reused at once (`spare_batch_now`, `ci/sanitize.sh inject`): a
-//!   reader's load of the old value is then unordered with the writer's store of the new one.
+//! - **How it is checked.** loom builds take no spare cells. ThreadSanitizer must fail the
+//!   stress tests when a batch is made spare at once (`spare_batch_now`, `ci/sanitize.sh
+//!   inject`): a reader's load of an old value is then unordered with a writer's store of a new
+//!   one into the reused cell (a data race), or a cell the lists have no room for is freed
+//!   under a reader (a use after free).
 
 use std::alloc::Layout;
 use std::cell::RefCell;
