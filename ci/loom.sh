@@ -18,12 +18,15 @@ cd "$(dirname "$0")/.."
 # refuses to build that way).
 flags="--cfg loom --cfg crossbeam_loom"
 
-# Injected bug -> "test binary:test name:message its model fails with".
+# Injected bug -> "test binary:test name:message its model fails with[:preemption bound]" (the
+# bound, when given, replaces LOOM_MAX_PREEMPTIONS for that model: the fold's relaxed load needs
+# three preemptions to be reached).
 declare -A injections=(
     [skip_locked_recheck]="insert_races:insert_race_on_new_key:the callers disagree"
     [skip_unexpunge_recheck]="compaction:compaction_vs_store:the live count drifted"
     [relaxed_value_publish]="compare_exchange:update_vs_update:Causality violation"
     [relaxed_index_publish]="index:lookup_vs_index_publication:Causality violation"
+    [relaxed_index_fold]="iteration:iteration_vs_promotion:Causality violation:3"
     [free_value_now]="live_stores:live_store_vs_dirty_build_and_promotion:Causality violation"
 )
 
@@ -79,12 +82,13 @@ run_three_thread_model() {
 # Builds with bug $1 injected and runs its model, which must fail with the expected message (a
 # failing model aborts the process, so this checks the output rather than using should_panic).
 run_injection() {
-    local name=$1 spec binary test message log
+    local name=$1 spec binary test message bound log
     spec=${injections[$name]:?unknown injection $name (known: ${!injections[*]})}
-    IFS=: read -r binary test message <<<"$spec"
+    IFS=: read -r binary test message bound <<<"$spec"
     log=$(mktemp)
     echo "==> injecting $name: expecting $binary::$test to fail with \"$message\""
-    if RUSTFLAGS="$flags --cfg snapmap_inject=\"$name\"" CARGO_TARGET_DIR="target/loom-inject-$name" \
+    if LOOM_MAX_PREEMPTIONS="${bound:-$LOOM_MAX_PREEMPTIONS}" \
+        RUSTFLAGS="$flags --cfg snapmap_inject=\"$name\"" CARGO_TARGET_DIR="target/loom-inject-$name" \
         cargo test --release -p loom-tests --test "$binary" -- --exact "$test" >"$log" 2>&1; then
         cat "$log"
         echo "loom: the injected bug $name was NOT caught" >&2

@@ -6,9 +6,23 @@ use loom::sync::Arc;
 use loom::thread;
 use loom_tests::{assert_one_of, explore, flush_epoch, promoted};
 
-/// The keys and values an iteration yielded, sorted, after checking that no key came twice.
+/// The keys and values an iteration yielded through `next`, sorted, after checking that no key
+/// came twice.
 fn yielded<'g>(iter: impl Iterator<Item = (&'g u8, &'g u32)>) -> Vec<(u8, u32)> {
-    let mut seen: Vec<_> = iter.map(|(k, v)| (*k, *v)).collect();
+    distinct(iter.map(|(k, v)| (*k, *v)).collect())
+}
+
+/// The same through `fold`, the loop that `for_each`, `count` and the rest run: each table's
+/// and each index's own walk.
+fn folded<'g>(iter: impl Iterator<Item = (&'g u8, &'g u32)>) -> Vec<(u8, u32)> {
+    distinct(iter.fold(Vec::new(), |mut seen, (k, v)| {
+        seen.push((*k, *v));
+        seen
+    }))
+}
+
+/// `seen`, sorted, after checking that no key came twice.
+fn distinct(mut seen: Vec<(u8, u32)>) -> Vec<(u8, u32)> {
     seen.sort();
     let before = seen.len();
     seen.dedup_by_key(|(k, _)| *k);
@@ -35,8 +49,10 @@ fn iteration_vs_promotion() {
                 flush_epoch(2);
             })
         };
+        // This iteration, racing the promotion, walks the index of `b` by `fold`; the writer's
+        // and the last ones walk by `next`.
         let guard = map.guard();
-        let seen = yielded(map.iter(&guard));
+        let seen = folded(map.iter(&guard));
         assert_one_of(
             seen,
             &[

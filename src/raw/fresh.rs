@@ -335,7 +335,12 @@ impl<K, V> Iterator for FreshSlots<'_, K, V> {
             let Some(tags) = fresh.tags.get(group) else {
                 return acc;
             };
-            full = tags.load(Acquire) & FULL;
+            let load = if injected!("relaxed_index_fold") {
+                Relaxed
+            } else {
+                Acquire
+            };
+            full = tags.load(load) & FULL;
             group += 1;
         }
     }
