@@ -236,23 +236,35 @@ fn a_new_key_is_one_allocation() {
     assert_eq!(map.get(&7, &guard), Some(&7));
 }
 
+/// Overwrites counted in `overwrites_…_reuse_…` below.
+const OVERWRITES: usize = 10_000;
+
+/// A map of 64 keys whose values `value` makes, and the allocations this thread made for
+/// [`OVERWRITES`] overwrites of them, a guard each, cycling through the keys.
+fn allocations_for_overwrites<V>(value: impl Fn(u64) -> V) -> (SnapMap<u64, V>, usize)
+where
+    V: Send + Sync + 'static,
+{
+    let map = SnapMap::new();
+    for k in 0..64 {
+        map.insert(k, value(k), &map.guard());
+    }
+    let made = allocations_of(|| {
+        for i in 0..OVERWRITES as u64 {
+            map.insert(i % 64, value(i), &map.guard());
+        }
+    });
+    (map, made)
+}
+
 /// Overwrites of values without drop glue reuse the cells the epoch has given back to this
 /// thread, rather than asking the allocator for each: once the first batches are back, an
 /// overwrite costs no allocation (the batches' own lists and the epoch's bags still do, one per
 /// batch of 64).
 #[test]
 fn overwrites_reuse_the_cells_the_epoch_gave_back() {
-    const OVERWRITES: usize = 10_000;
     let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
-    let map: SnapMap<u64, u64> = SnapMap::new();
-    for k in 0..64 {
-        map.insert(k, k, &map.guard());
-    }
-    let made = allocations_of(|| {
-        for i in 0..OVERWRITES as u64 {
-            map.insert(i % 64, i, &map.guard());
-        }
-    });
+    let (map, made) = allocations_for_overwrites(|i| i);
     println!("{made} allocations for {OVERWRITES} overwrites");
     assert!(
         made <= OVERWRITES / 8,
@@ -270,17 +282,8 @@ fn overwrites_reuse_the_cells_the_epoch_gave_back() {
 /// the cell is all an overwrite allocates).
 #[test]
 fn overwrites_of_values_with_drop_glue_reuse_their_cells() {
-    const OVERWRITES: usize = 10_000;
     let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
-    let map: SnapMap<u64, String> = SnapMap::new();
-    for k in 0..64 {
-        map.insert(k, String::new(), &map.guard());
-    }
-    let made = allocations_of(|| {
-        for i in 0..OVERWRITES as u64 {
-            map.insert(i % 64, String::new(), &map.guard());
-        }
-    });
+    let (_map, made) = allocations_for_overwrites(|_| String::new());
     println!("{made} allocations for {OVERWRITES} overwrites of values with drop glue");
     assert!(
         made <= OVERWRITES / 8,

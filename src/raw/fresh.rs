@@ -21,8 +21,8 @@
 //! (Probing goes to the next group, not by growing steps, so the load stays at three quarters:
 //! at seven eighths the groups' runs would grow to several on average for an absent key.)
 //!
-//! When the index is three quarters full the writer builds a copy twice the size, publishes it in the
-//! snapshot with a release store and retires the old one through the epoch. A reader still
+//! When the index is three quarters full the writer builds a copy twice the size, publishes it
+//! in the snapshot with a release store and retires the old one through the epoch. A reader still
 //! probing the old copy sees everything it held when it was replaced, which is everything
 //! inserted before the replacement; anything inserted afterwards goes into the new copy.
 //!
@@ -67,31 +67,31 @@ fn candidates(word: u64, tag: u64) -> u64 {
     x.wrapping_sub(LOW) & !x & FULL
 }
 
-/// Asks the processor to bring `target`'s cache line in, ready to be written; a hint only,
-/// which changes nothing a program can observe.
-fn prefetch_for_write<T>(target: &T) {
+/// Asks the processor to bring `target`'s cache line in, ready to be written if `for_write`;
+/// a hint only, which changes nothing a program can observe.
+#[inline(always)]
+fn prefetch<T>(target: &T, for_write: bool) {
     #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
-    // SAFETY: `prefetchw` only requires SSE, which every x86-64 processor has (processors
-    // without the prefetch-for-write extension run it as a no-op); a prefetch neither reads nor
-    // writes memory as the program sees it, and `target` is a valid reference anyway.
+    // SAFETY: `prefetch` and `prefetchw` only require SSE, which every x86-64 processor has
+    // (processors without the prefetch-for-write extension run it as a no-op); a prefetch
+    // neither reads nor writes memory as the program sees it, and `target` is a valid reference
+    // anyway.
     unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        _mm_prefetch::<_MM_HINT_ET0>(std::ptr::from_ref(target).cast());
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+        let line = std::ptr::from_ref(target).cast();
+        if for_write {
+            _mm_prefetch::<_MM_HINT_ET0>(line);
+        } else {
+            _mm_prefetch::<_MM_HINT_T0>(line);
+        }
     }
     #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
-    let _ = target;
+    let _ = (target, for_write);
 }
 
-/// Asks the processor to bring `target`'s cache line in, to be read; a hint only.
-fn prefetch_for_read<T>(target: &T) {
-    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
-    // SAFETY: as for `prefetch_for_write`: SSE only, no effect a program can observe.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(target).cast());
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
-    let _ = target;
+/// [`prefetch`] for writing.
+fn prefetch_for_write<T>(target: &T) {
+    prefetch(target, true);
 }
 
 struct Slot<K, V> {
@@ -139,7 +139,7 @@ impl<K, V> Fresh<K, V> {
         (self.len.load(Relaxed) + 1) * LOAD_DENOMINATOR <= self.slots.len() * LOAD_NUMERATOR
     }
 
-    /// The group a probe for `hash` starts at, and the mask that wraps it around.
+    /// The group a probe for `hash` starts at.
     fn first_group(&self, hash: u64) -> usize {
         // The low 32 bits of the hash, scaled to the number of groups (which need not be a
         // power of two): neither the tag nor the shard is chosen by them.
@@ -177,7 +177,7 @@ impl<K, V> Fresh<K, V> {
     /// one of them, and their misses then overlap the table's probe instead of following it.
     pub(crate) fn prepare_insert(&self, hash: u64) {
         let group = self.first_group(hash);
-        prefetch_for_read(&self.tags[group]);
+        prefetch(&self.tags[group], false);
         let slots = &self.slots[group * GROUP..][..GROUP];
         prefetch_for_write(&slots[0]);
         prefetch_for_write(&slots[GROUP / 2]);

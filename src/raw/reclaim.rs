@@ -158,7 +158,7 @@ impl Cells {
         // was unlinked, so before now: the epoch runs `destroy` only after all of them are gone.
         unsafe { guard.defer_unchecked(destroy) };
         // The batch is sealed now rather than when 63 more deferred functions have joined it,
-        // so that cells come back a batch at a time, in amounts the spare list can hold.
+        // so that cells come back a batch at a time, in amounts the spare lists can hold.
         guard.flush();
     }
 
@@ -227,13 +227,16 @@ struct Spares {
 }
 
 impl Spares {
-    /// Whether a list keeps this cell: one claimed for its layout, with room.
-    fn keep(&mut self, memory: NonNull<u8>, layout: Layout) -> bool {
-        let Some(list) = self
-            .lists
+    /// The list claimed for `layout`, if there is one.
+    fn list_for(&mut self, layout: Layout) -> Option<&mut Spare> {
+        self.lists
             .iter_mut()
             .find(|list| list.layout == Some(layout))
-        else {
+    }
+
+    /// Whether a list keeps this cell: one claimed for its layout, with room.
+    fn keep(&mut self, memory: NonNull<u8>, layout: Layout) -> bool {
+        let Some(list) = self.list_for(layout) else {
             return false;
         };
         let room = cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX);
@@ -252,11 +255,7 @@ impl Spares {
     fn take(&mut self, layout: Layout) -> Option<NonNull<u8>> {
         self.clock += 1;
         let clock = self.clock;
-        if let Some(list) = self
-            .lists
-            .iter_mut()
-            .find(|list| list.layout == Some(layout))
-        {
+        if let Some(list) = self.list_for(layout) {
             list.asked = clock;
             return list.cells.pop();
         }
