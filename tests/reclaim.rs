@@ -236,6 +236,51 @@ fn a_new_key_is_one_allocation() {
     assert_eq!(map.get(&7, &guard), Some(&7));
 }
 
+/// Publications counted in `compactions_and_clears_retire_without_allocating_for_it`.
+const PUBLICATIONS: usize = 100;
+
+/// A compaction or a `clear` that leaves a shard empty allocates nothing to retire the snapshot
+/// it replaced, beyond a compaction's list of the tombstones it expunged: the deferred function
+/// fits in the words crossbeam-epoch keeps in place, and a `clear` lets the old snapshot list
+/// its entries. (crossbeam-epoch allocates once more whenever a retirement seals its thread's
+/// bag of 64 deferred functions; the bound leaves room for that.)
+#[test]
+fn compactions_and_clears_retire_without_allocating_for_it() {
+    let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let map: SnapMap<u64, u64> = SnapMap::builder().shards(1).build();
+    let guard = map.guard();
+    let (mut compactions, mut made) = (0, 0);
+    for k in 0.. {
+        map.insert(k, k, &guard);
+        let before = map.stats().compactions;
+        let allocations = allocations_of(|| map.remove(&k, &guard).copied());
+        if map.stats().compactions > before {
+            (compactions, made) = (compactions + 1, made + allocations);
+            if compactions == PUBLICATIONS {
+                break;
+            }
+        }
+    }
+    println!("{made} allocations for {PUBLICATIONS} compactions");
+    assert!(
+        made <= PUBLICATIONS + PUBLICATIONS / 4,
+        "{made} allocations for {PUBLICATIONS} compactions"
+    );
+    let mut made = 0;
+    for round in 0..PUBLICATIONS as u64 {
+        for k in 0..100 {
+            map.insert(round * 100 + k, k, &guard);
+        }
+        made += allocations_of(|| map.clear());
+        assert!(map.is_empty());
+    }
+    println!("{made} allocations for {PUBLICATIONS} clears");
+    assert!(
+        made <= PUBLICATIONS / 4,
+        "{made} allocations for {PUBLICATIONS} clears"
+    );
+}
+
 /// Overwrites counted in `overwrites_…_reuse_…` below.
 const OVERWRITES: usize = 10_000;
 

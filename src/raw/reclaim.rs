@@ -362,18 +362,42 @@ fn batch(memory: NonNull<u8>, layout: Layout, guard: &Guard) {
     }
 }
 
+/// The entries that only a replaced snapshot indexed, which are retired with it.
+pub(crate) enum Unlinked<K, V> {
+    /// These, and no others: a compaction's tombstones (none for a merge, which carries every
+    /// entry over).
+    Listed(Box<[EntryPtr<K, V>]>),
+    /// Every entry the snapshot indexes: a `clear` expunged them all, so the snapshot itself is
+    /// their list, and none has to be made.
+    All,
+}
+
+impl<K, V> Unlinked<K, V> {
+    pub(crate) fn none() -> Self {
+        Unlinked::Listed(Box::new([]))
+    }
+
+    pub(crate) fn is_none(&self) -> bool {
+        matches!(self, Unlinked::Listed(entries) if entries.is_empty())
+    }
+}
+
 /// Retires a snapshot that has been replaced, together with the entries that only it indexed
 /// and the values that were taken out of them.
+///
+/// Without values, the deferred function holds two words and a pointer, which crossbeam-epoch
+/// stores in place: a merge, a compaction or a `clear` of a small shard retires what it
+/// unlinked without allocating for it (a compaction's list of tombstones is its one allocation).
 ///
 /// # Safety
 ///
 /// `snapshot` must have just been replaced as the shard's read snapshot by this thread (holding
-/// the lock); `entries` must be expunged, indexed by no table other than the old snapshot, and
-/// retired by nobody else; `values` must be non-null cells (not first values, which their entries
-/// drop), unlinked from their entries by this thread, and retired by nobody else.
+/// the lock); the `unlinked` entries must be expunged, indexed by no table other than the old
+/// snapshot, and retired by nobody else; `values` must be non-null cells (not first values, which
+/// their entries drop), unlinked from their entries by this thread, and retired by nobody else.
 pub(crate) unsafe fn retire_snapshot<K, V>(
     snapshot: Shared<'_, Snapshot<K, V>>,
-    entries: Vec<EntryPtr<K, V>>,
+    unlinked: Unlinked<K, V>,
     values: Vec<Shared<'_, Slot<V>>>,
     guard: &Guard,
 ) where
@@ -381,6 +405,15 @@ pub(crate) unsafe fn retire_snapshot<K, V>(
     V: Send + 'static,
 {
     let raw = snapshot.as_raw().cast_mut();
+    if values.is_empty() {
+        // SAFETY: as below, with no values.
+        let destroy = move || unsafe { destroy_snapshot(raw, unlinked) };
+        // SAFETY: readers reach the snapshot and those entries only through the snapshot pointer
+        // they loaded under a guard; the epoch runs `destroy` once all such guards are gone.
+        // `K, V: Send + 'static` make dropping them on another thread, later, sound.
+        unsafe { guard.defer_unchecked(destroy) };
+        return;
+    }
     let values: Vec<_> = values.into_iter().map(|value| value.as_raw()).collect();
     let destroy = move || {
         for value in values {
@@ -388,16 +421,33 @@ pub(crate) unsafe fn retire_snapshot<K, V>(
             // this runs only when no guard can reach it any more.
             drop_quietly(unsafe { SlotBox::from_shared(Shared::from(value)) });
         }
-        for entry in entries {
-            // SAFETY: the caller guarantees these entries are unlinked and retired once, and
-            // this runs only when no guard can reach them any more.
-            let _ = unsafe { entry.release() };
-        }
-        // SAFETY: `raw` came from an `Owned` and was unlinked by the caller; as above.
-        drop_quietly(unsafe { Owned::from_raw(raw) });
+        // SAFETY: as for the values.
+        unsafe { destroy_snapshot(raw, unlinked) };
     };
-    // SAFETY: readers reach the snapshot and those entries only through the snapshot pointer
-    // they loaded under a guard; the epoch runs `destroy` once all such guards are gone.
-    // `K, V: Send + 'static` make dropping them on another thread, later, sound.
+    // SAFETY: as above.
     unsafe { guard.defer_unchecked(destroy) };
+}
+
+/// Releases a retired snapshot's unlinked entries, then frees the snapshot.
+///
+/// # Safety
+///
+/// As for [`retire_snapshot`], and no guard may reach the snapshot or those entries any more.
+unsafe fn destroy_snapshot<K, V>(raw: *mut Snapshot<K, V>, unlinked: Unlinked<K, V>) {
+    // SAFETY: `raw` came from an `Owned` and was unlinked by the caller of `retire_snapshot`.
+    let snapshot = unsafe { Owned::from_raw(raw) };
+    let release = |entry: EntryPtr<K, V>| {
+        // SAFETY: the caller guarantees these entries are unlinked and retired once, here.
+        let _ = unsafe { entry.release() };
+    };
+    match unlinked {
+        Unlinked::Listed(entries) => entries.into_vec().into_iter().for_each(release),
+        Unlinked::All => {
+            // SAFETY: nothing else can reach the snapshot, so its index needs no protection;
+            // the walk reads slots only, never an entry that `release` has freed.
+            let guard = unsafe { crate::sync::epoch::unprotected() };
+            snapshot.slots(guard).for_each(|slot| release(slot.entry));
+        }
+    }
+    drop_quietly(snapshot);
 }

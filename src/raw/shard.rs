@@ -9,7 +9,7 @@ use std::cmp;
 use super::entry::{value_of, Computed, LoadOrStore, Pending};
 use super::fresh::Fresh;
 use super::node::{EntryPtr, OwnedEntry};
-use super::reclaim::{retire_snapshot, retire_value};
+use super::reclaim::{retire_snapshot, retire_value, Unlinked};
 use super::slot::Slot;
 use super::table::{Indexed, Snapshot, Table};
 use super::{entry, must_compact, MERGE_FLOOR};
@@ -396,7 +396,7 @@ where
             None => {
                 let mut table = Table::with_capacity(1);
                 table.insert_unique(slot);
-                self.publish_locked(locked, table, Vec::new(), Vec::new(), guard);
+                self.publish_locked(locked, table, Unlinked::none(), Vec::new(), guard);
             }
             Some(snapshot) => match snapshot.fresh(guard) {
                 Some(fresh) if fresh.has_room() => fresh.insert(slot),
@@ -441,7 +441,7 @@ where
         for slot in snapshot.slots(guard).chain(extra) {
             table.insert_unique(slot);
         }
-        self.publish_locked(locked, table, Vec::new(), Vec::new(), guard);
+        self.publish_locked(locked, table, Unlinked::none(), Vec::new(), guard);
         locked.promotions += 1;
     }
 
@@ -453,7 +453,7 @@ where
         &self,
         _locked: &mut Locked,
         table: Table<K, V>,
-        unlinked: Vec<EntryPtr<K, V>>,
+        unlinked: Unlinked<K, V>,
         values: Vec<Shared<'_, Slot<V>>>,
         guard: &Guard,
     ) {
@@ -465,7 +465,7 @@ where
         };
         let old = self.read.snapshot.swap(new, AcqRel, guard);
         if old.is_null() {
-            debug_assert!(unlinked.is_empty() && values.is_empty());
+            debug_assert!(unlinked.is_none() && values.is_empty());
             return;
         }
         // SAFETY: `old` was the snapshot until the swap above, made under the lock; `unlinked`
@@ -648,7 +648,7 @@ where
         if !force && !must_compact(dead, live, shards) {
             return; // another thread compacted while this one waited for the lock
         }
-        let mut unlinked = Vec::new();
+        let mut unlinked = Vec::with_capacity(cmp::max(dead, 0) as usize);
         let mut table = Table::with_capacity(cmp::max(live, 0) as usize);
         for_each_warmed(snapshot.slots(guard), guard, |slot| {
             if entry(slot.entry, guard).try_expunge_locked(guard) {
@@ -661,6 +661,7 @@ where
             live: 0,
             dead: -(unlinked.len() as isize),
         });
+        let unlinked = Unlinked::Listed(unlinked.into_boxed_slice());
         self.publish_locked(locked, table, unlinked, Vec::new(), guard);
         locked.compactions += 1;
     }
@@ -674,20 +675,23 @@ where
         };
         let Counts { live, dead } = self.counts();
         if !must_compact(dead + live, 0, shards) {
-            for slot in snapshot.slots(guard) {
+            // Driven by the walk's own fold, which a `for` loop over the chained table and index
+            // would not use.
+            snapshot.slots(guard).for_each(|slot| {
                 if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
                     self.removed(slot.entry, removed, shards, guard);
                 }
-            }
+            });
             return;
         }
         let mut locked = self.lock();
         let Some(snapshot) = self.snapshot(guard) else {
             return;
         };
-        let mut unlinked = Vec::with_capacity(snapshot.len(guard));
-        let mut values = Vec::with_capacity(unlinked.capacity());
-        let mut live = 0;
+        // Every entry the snapshot indexes is expunged, so the old snapshot is the list of what
+        // to release; only values stored after an entry's first one need a list of their own.
+        let mut values = Vec::new();
+        let (mut entries, mut live) = (0, 0);
         for_each_warmed(snapshot.slots(guard), guard, |slot| {
             let previous = entry(slot.entry, guard).expunge_locked(guard);
             if !previous.is_null() {
@@ -697,16 +701,16 @@ where
                     values.push(previous);
                 }
             }
-            unlinked.push(slot.entry);
+            entries += 1;
         });
         self.count(Counts {
             live: -live,
-            dead: live - unlinked.len() as isize,
+            dead: live - entries,
         });
         self.publish_locked(
             &mut locked,
             Table::with_capacity(0),
-            unlinked,
+            Unlinked::All,
             values,
             guard,
         );
@@ -753,16 +757,23 @@ fn for_each_warmed<K, V>(
     mut f: impl FnMut(Indexed<K, V>),
 ) {
     let mut slots = slots.fuse();
-    let mut chunk = Vec::with_capacity(WARM_AHEAD);
+    // On the stack: a compaction or a `clear` of a small shard then allocates nothing for it.
+    let mut chunk = [const { None }; WARM_AHEAD];
     loop {
-        chunk.extend(slots.by_ref().take(WARM_AHEAD));
-        if chunk.is_empty() {
+        // `zip` asks `chunk` for a place first, so no slot is taken without one.
+        let taken = chunk
+            .iter_mut()
+            .zip(slots.by_ref())
+            .map(|(place, slot)| *place = Some(slot))
+            .count();
+        if taken == 0 {
             return;
         }
-        for slot in &chunk {
+        let chunk = chunk[..taken].iter().flatten();
+        for slot in chunk.clone() {
             entry(slot.entry, guard).warm();
         }
-        chunk.drain(..).for_each(&mut f);
+        chunk.for_each(|&slot| f(slot));
     }
 }
 
