@@ -189,6 +189,8 @@ const SPARE_LAYOUTS: usize = 2;
 struct Spare {
     /// The layout the thread last asked this list for; `None` until it first does.
     layout: Option<Layout>,
+    /// How many cells of that layout the list keeps (computed when it is claimed).
+    room: usize,
     cells: Vec<NonNull<u8>>,
     /// When the thread last asked this list for a cell (see [`Spares::clock`]).
     asked: u64,
@@ -197,9 +199,21 @@ struct Spare {
 impl Spare {
     const EMPTY: Spare = Spare {
         layout: None,
+        room: 0,
         cells: Vec::new(),
         asked: 0,
     };
+
+    /// Keeps as many of `cells` (of the list's layout) as there is room for, and says how many:
+    /// the first ones.
+    fn keep(&mut self, cells: impl ExactSizeIterator<Item = NonNull<u8>>) -> usize {
+        let kept = cmp::min(self.room - self.cells.len(), cells.len());
+        if kept > 0 && self.cells.capacity() == 0 {
+            self.cells.reserve_exact(self.room);
+        }
+        self.cells.extend(cells.take(kept));
+        kept
+    }
 
     fn free_all(&mut self) {
         if let Some(layout) = self.layout {
@@ -235,19 +249,30 @@ impl Spares {
     }
 
     /// Whether a list keeps this cell: one claimed for its layout, with room.
-    fn keep(&mut self, memory: NonNull<u8>, layout: Layout) -> bool {
-        let Some(list) = self.list_for(layout) else {
-            return false;
-        };
-        let room = cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX);
-        if list.cells.len() >= room {
-            return false;
+    fn keep_one(&mut self, memory: NonNull<u8>, layout: Layout) -> bool {
+        self.list_for(layout)
+            .is_some_and(|list| list.keep(std::iter::once(memory)) == 1)
+    }
+
+    /// Keeps what the lists have room for, and leaves in `cells` the rest, to be freed. A
+    /// batch's cells are mostly of one layout, so the lists are searched once per run of cells
+    /// of the same layout, not once per cell.
+    fn keep_all(&mut self, cells: &mut Vec<(NonNull<u8>, Layout)>) {
+        let (mut start, mut left) = (0, 0);
+        while start < cells.len() {
+            let layout = cells[start].1;
+            let run = cells[start..]
+                .iter()
+                .take_while(|cell| cell.1 == layout)
+                .count();
+            let kept = self.list_for(layout).map_or(0, |list| {
+                list.keep(cells[start..start + run].iter().map(|cell| cell.0))
+            });
+            cells.copy_within(start + kept..start + run, left);
+            left += run - kept;
+            start += run;
         }
-        if list.cells.capacity() == 0 {
-            list.cells.reserve_exact(room);
-        }
-        list.cells.push(memory);
-        true
+        cells.truncate(left);
     }
 
     /// A spare cell of `layout`, if there is one. A layout without a list takes over the one
@@ -266,6 +291,7 @@ impl Spares {
             .expect("at least one list");
         oldest.free_all();
         oldest.layout = Some(layout);
+        oldest.room = cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX);
         oldest.asked = clock;
         None
     }
@@ -285,7 +311,7 @@ fn spare(cells: Cells) {
     let mut cells = cells.0;
     let _ = SPARE_CELLS.try_with(|spare| {
         if let Ok(mut spare) = spare.try_borrow_mut() {
-            cells.retain(|&(memory, layout)| !spare.keep(memory, layout));
+            spare.keep_all(&mut cells);
         }
     });
     Cells(cells).free();
@@ -297,7 +323,7 @@ pub(crate) fn give_back(memory: NonNull<u8>, layout: Layout) {
     let kept = SPARE_CELLS.try_with(|spare| {
         spare
             .try_borrow_mut()
-            .is_ok_and(|mut spare| spare.keep(memory, layout))
+            .is_ok_and(|mut spare| spare.keep_one(memory, layout))
     });
     if kept != Ok(true) {
         // SAFETY: the cell was allocated with `layout`, and the caller owns it: no guard can
@@ -450,4 +476,44 @@ unsafe fn destroy_snapshot<K, V>(raw: *mut Snapshot<K, V>, unlinked: Unlinked<K,
         }
     }
     drop_quietly(snapshot);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::alloc::{alloc, Layout};
+    use std::ptr::NonNull;
+
+    use super::{Cells, Spare, Spares, SPARE_LAYOUTS};
+
+    /// A batch of mixed layouts: each list keeps the first cells of its layout up to its room,
+    /// in order, and what is left keeps its order too.
+    #[test]
+    fn a_batch_fills_each_list_up_to_its_room_and_leaves_the_rest_in_order() {
+        let [a, b, c] = [1024, 2048, 512].map(|size| Layout::from_size_align(size, 8).unwrap());
+        let mut spares = Spares {
+            lists: [Spare::EMPTY; SPARE_LAYOUTS],
+            clock: 0,
+        };
+        // Claimed by asking: room for 8 KiB / 2 lists = 4 cells of `a`, 2 of `b`; none for `c`.
+        assert_eq!(spares.take(a), None);
+        assert_eq!(spares.take(b), None);
+        let cell = |layout: Layout| {
+            // SAFETY: the layouts are not zero-sized.
+            (NonNull::new(unsafe { alloc(layout) }).unwrap(), layout)
+        };
+        let mut cells: Vec<_> = [a, a, b, c, a, b, b, a, a, a].map(cell).into();
+        let all = cells.clone();
+        spares.keep_all(&mut cells);
+        let mut kept = |layout| spares.list_for(layout).unwrap().cells.clone();
+        let pick = |indexes: &[usize]| indexes.iter().map(|&i| all[i].0).collect::<Vec<_>>();
+        assert_eq!(kept(a), pick(&[0, 1, 4, 7]));
+        assert_eq!(kept(b), pick(&[2, 5]));
+        let left: Vec<_> = cells.iter().map(|cell| cell.0).collect();
+        assert_eq!(left, pick(&[3, 6, 8, 9]));
+        assert!(cells
+            .iter()
+            .zip([c, b, a, a])
+            .all(|(cell, layout)| cell.1 == layout));
+        Cells(cells).free();
+    }
 }
