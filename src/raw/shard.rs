@@ -9,7 +9,7 @@ use std::cmp;
 use super::entry::{value_of, Computed, LoadOrStore, Pending};
 use super::fresh::Fresh;
 use super::node::{EntryPtr, OwnedEntry};
-use super::reclaim::{retire_snapshot, retire_value, Unlinked};
+use super::reclaim::{retire_snapshot, retire_value, seal_if_large, Unlinked};
 use super::slot::Slot;
 use super::table::{Indexed, Snapshot, Table};
 use super::{entry, must_compact, MERGE_FLOOR};
@@ -417,9 +417,12 @@ where
                     grown.insert(slot);
                     let old = snapshot.fresh.swap(Owned::new(grown), AcqRel, guard);
                     if !old.is_null() {
+                        // SAFETY: `old` is retired only below, so it is still allocated.
+                        let retired = unsafe { old.deref() }.len();
                         // SAFETY: the swap, made under the lock, unlinked the old index; readers
                         // that loaded it did so under guards the epoch waits for.
                         unsafe { guard.defer_destroy(old) };
+                        seal_if_large(retired, guard);
                     }
                 }
             },
@@ -468,10 +471,13 @@ where
             debug_assert!(unlinked.is_none() && values.is_empty());
             return;
         }
+        // SAFETY: `old` is retired only below, so it stays allocated while `guard` is pinned.
+        let retired = unsafe { old.deref() }.len(guard);
         // SAFETY: `old` was the snapshot until the swap above, made under the lock; `unlinked`
         // are entries this thread expunged, which no table indexes any more, and `values` the
         // values it took out of them, each listed once.
         unsafe { retire_snapshot(old, unlinked, values, guard) };
+        seal_if_large(retired, guard);
     }
 
     /// Removes the value if `pred` accepts it (Go's `LoadAndDelete` and `CompareAndDelete`).
