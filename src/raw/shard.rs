@@ -598,6 +598,10 @@ where
     }
 
     /// Go's `CompareAndSwap`, generalized to a predicate.
+    ///
+    /// Inlined, like `Entry::compare_exchange`, so that the entry's answer reaches the caller in
+    /// registers.
+    #[inline]
     pub(crate) fn compare_exchange<'g>(
         &'g self,
         hash: u64,
