@@ -69,25 +69,28 @@ fn candidates(word: u64, tag: u64) -> u64 {
 
 /// Asks the processor to bring `target`'s cache line in, ready to be written if `for_write`;
 /// a hint only, which changes nothing a program can observe.
+#[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
 #[inline(always)]
 fn prefetch<T>(target: &T, for_write: bool) {
-    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
+    let line = std::ptr::from_ref(target).cast();
     // SAFETY: `prefetch` and `prefetchw` only require SSE, which every x86-64 processor has
     // (processors without the prefetch-for-write extension run it as a no-op); a prefetch
-    // neither reads nor writes memory as the program sees it, and `target` is a valid reference
-    // anyway.
+    // neither reads nor writes memory as the program sees it, and `line` comes from a valid
+    // reference anyway.
     unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
-        let line = std::ptr::from_ref(target).cast();
         if for_write {
             _mm_prefetch::<_MM_HINT_ET0>(line);
         } else {
             _mm_prefetch::<_MM_HINT_T0>(line);
         }
     }
-    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
-    let _ = (target, for_write);
 }
+
+/// Elsewhere (and under Miri and loom) a prefetch is nothing.
+#[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+#[inline(always)]
+fn prefetch<T>(_target: &T, _for_write: bool) {}
 
 /// [`prefetch`] for writing.
 fn prefetch_for_write<T>(target: &T) {
