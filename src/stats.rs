@@ -18,7 +18,8 @@ use std::fmt;
 /// map.pin().insert(1, "one");
 /// let stats = map.stats();
 /// assert_eq!(stats.len, 1);
-/// assert_eq!(stats.read_slots, 1); // the first key of a shard goes straight into its table
+/// assert_eq!(stats.dirty_len, 1); // a new key goes into its shard's dirty index
+/// assert_eq!(stats.read_slots, 0); // until lookups of it (or more keys) promote the index
 /// println!("{stats}");
 /// ```
 ///
@@ -45,6 +46,8 @@ pub struct Stats {
     pub dirty_builds: u64,
     /// Snapshots rebuilt to drop tombstones (and shrink) so far.
     pub compactions: u64,
+    /// Times a dirty index's tombstones were unlinked in place, without a new snapshot, so far.
+    pub purges: u64,
     /// The number of shards: independent snapshot, dirty index and lock units.
     pub shards: usize,
 }
@@ -54,7 +57,7 @@ impl fmt::Display for Stats {
         write!(
             f,
             "{} live in {} shards; snapshots {} slots ({} tombstones); dirty {}{}; {} misses; \
-             {} promotions, {} dirty builds, {} compactions",
+             {} promotions, {} dirty builds, {} compactions, {} purges",
             self.len,
             self.shards,
             self.read_slots,
@@ -65,6 +68,7 @@ impl fmt::Display for Stats {
             self.promotions,
             self.dirty_builds,
             self.compactions,
+            self.purges,
         )
     }
 }
