@@ -742,6 +742,64 @@ where
         Some(counts)
     }
 
+    /// The in-place `clear` of a shard, by the lock holder: the table's entries are deleted, as
+    /// removals delete them, and the index's are expunged and unlinked where they are, so that a
+    /// shard whose keys were all new since its last merge is left with nothing linked, and the
+    /// next `clear` passes it over. One compare-and-swap per entry and one update of the counts
+    /// for the shard, where deleting and then unlinking took two of each.
+    fn clear_in_place_locked(&self, locked: &mut Locked, shards: usize, guard: &Guard) {
+        let Some(snapshot) = self.snapshot(guard) else {
+            return;
+        };
+        let mut deleted = 0;
+        for slot in snapshot.table.iter() {
+            if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
+                deleted += 1;
+                // SAFETY: this thread's compare-and-swap unlinked `removed` from the entry.
+                unsafe { retire_value(slot.entry, removed, guard) };
+            }
+        }
+        let (mut first, mut rest) = (None, Vec::new());
+        let (mut expunged_live, mut expunged_dead) = (0, 0);
+        if let Some(fresh) = snapshot.fresh(guard) {
+            fresh.unlink_where(
+                |ptr| {
+                    let previous = entry(ptr, guard).expunge_locked(guard);
+                    if previous.is_null() {
+                        expunged_dead += 1;
+                    } else {
+                        expunged_live += 1;
+                        if !ptr.is_first(previous) {
+                            // SAFETY: the expunge, this thread's compare-and-swap, unlinked
+                            // `previous`; a first value is left to the entry's release.
+                            unsafe { retire_value(ptr, previous, guard) };
+                        }
+                    }
+                    true
+                },
+                |ptr| match first {
+                    None => first = Some(ptr),
+                    Some(_) => rest.push(ptr),
+                },
+            );
+            self.write.misses.store(0, Relaxed);
+        }
+        let Counts { live, dead } = self.count(Counts {
+            live: -(deleted + expunged_live),
+            dead: deleted - expunged_dead,
+        });
+        if let Some(first) = first {
+            // SAFETY: `unlink_where` took these entries out of the current index under the
+            // lock, after they were expunged; no table indexes them, and they are retired only
+            // here.
+            unsafe { retire_entries(first, rest, guard) };
+            locked.purges += 1;
+        }
+        if must_compact(dead, live, shards) {
+            self.compact_locked(locked, shards, false, guard);
+        }
+    }
+
     /// Removes every entry: in place, as removals do, if so few are left that their tombstones
     /// stay within the shard's bound; otherwise by publishing an empty snapshot (`O(n)` under the
     /// lock, but off the readers' path).
@@ -756,17 +814,16 @@ where
             return;
         };
         if !must_compact(dead + live, 0, shards) {
-            // Driven by the walk's own fold, which a `for` loop over the chained table and index
-            // would not use.
-            snapshot.slots(guard).for_each(|slot| {
-                if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
-                    self.removed(slot.entry, removed, shards, guard);
-                }
-            });
-            // The index's tombstones are unlinked at once, unless another writer holds the lock,
-            // so that the next `clear` finds nothing to walk here if no key was stored since.
-            if let Some(mut locked) = self.write.locked.try_lock() {
-                self.unlink_in_place_locked(&mut locked, guard);
+            match self.write.locked.try_lock() {
+                Some(mut locked) => self.clear_in_place_locked(&mut locked, shards, guard),
+                // Another writer holds the lock: deleted as removals delete, without it.
+                // Driven by the walk's own fold, which a `for` loop over the chained table and
+                // index would not use.
+                None => snapshot.slots(guard).for_each(|slot| {
+                    if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
+                        self.removed(slot.entry, removed, shards, guard);
+                    }
+                }),
             }
             return;
         }
