@@ -22,13 +22,14 @@
 //! A removal leaves its key's entry deleted (a tombstone) where it is. When the shard's
 //! tombstones must go (see `Shard::compact_locked`), the writer first expunges the deleted
 //! entries of the index and marks their bytes unlinked, without copying anything; only
-//! tombstones left in the table need a new snapshot. A later insert may fill an unlinked slot
-//! with another key's entry. A reader that loaded the tag word before the byte changed may then
-//! read either entry pointer from the slot: it loads the pointer with acquire, which pairs with
-//! the writer's release store of it, so whichever entry it reads it sees written, and the key
+//! tombstones left in the table need a new snapshot. (An in-place `clear` expunges and unlinks
+//! every entry of the index the same way, live ones included.) A later insert may fill an unlinked
+//! slot with another key's entry. A reader that loaded the tag word before the byte changed may
+//! then read either entry pointer from the slot: it loads the pointer with acquire, which pairs
+//! with the writer's release store of it, so whichever entry it reads it sees written, and the key
 //! comparison tells which key it holds. An expunged entry reads as absent to a lookup and sends a
-//! writer to the lock, as everywhere else. The unlinked entries are retired through the epoch,
-//! so a reader that still reaches one through an old tag word is pinned and keeps it allocated.
+//! writer to the lock, as everywhere else. The unlinked entries are retired through the epoch, so a
+//! reader that still reaches one through an old tag word is pinned and keeps it allocated.
 //!
 //! The number of groups is what the entries need, not a power of two: the group is the low 32
 //! bits of the hash scaled to it, so an index sized for a map's capacity takes no more than it.
