@@ -28,8 +28,6 @@ declare -A injections=(
     [relaxed_index_publish]="index:lookup_vs_index_publication:Causality violation"
     [relaxed_index_fold]="iteration:iteration_vs_promotion:Causality violation:3"
     [free_value_now]="live_stores:live_store_vs_dirty_build_and_promotion:Causality violation"
-    [relaxed_slot_refill]="unlink:iteration_vs_unlink_and_refill:Causality violation:3"
-    [unlink_without_expunge]="unlink:store_vs_unlink:the live count drifted"
 )
 
 # The three-thread model that fits CI's time budget: "test binary:test name".

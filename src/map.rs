@@ -65,7 +65,7 @@ impl<K, V> SnapMap<K, V, RandomState> {
         Self::with_capacity_and_hasher(0, RandomState::new())
     }
 
-    /// Creates an empty map whose first dirty indexes have room for `capacity` keys.
+    /// Creates an empty map whose first table has room for `capacity` keys.
     ///
     /// # Examples
     ///

@@ -18,8 +18,7 @@ use std::fmt;
 /// map.pin().insert(1, "one");
 /// let stats = map.stats();
 /// assert_eq!(stats.len, 1);
-/// assert_eq!(stats.dirty_len, 1); // a new key goes into its shard's dirty index
-/// assert_eq!(stats.read_slots, 0); // until lookups of it (or more keys) promote the index
+/// assert_eq!(stats.read_slots, 1); // the first key of a shard goes straight into its table
 /// println!("{stats}");
 /// ```
 ///
@@ -46,8 +45,6 @@ pub struct Stats {
     pub dirty_builds: u64,
     /// Snapshots rebuilt to drop tombstones (and shrink) so far.
     pub compactions: u64,
-    /// Times a dirty index's tombstones were unlinked in place, without a new snapshot, so far.
-    pub purges: u64,
     /// The number of shards: independent snapshot, dirty index and lock units.
     pub shards: usize,
 }
@@ -57,7 +54,7 @@ impl fmt::Display for Stats {
         write!(
             f,
             "{} live in {} shards; snapshots {} slots ({} tombstones); dirty {}{}; {} misses; \
-             {} promotions, {} dirty builds, {} compactions, {} purges",
+             {} promotions, {} dirty builds, {} compactions",
             self.len,
             self.shards,
             self.read_slots,
@@ -68,7 +65,6 @@ impl fmt::Display for Stats {
             self.promotions,
             self.dirty_builds,
             self.compactions,
-            self.purges,
         )
     }
 }

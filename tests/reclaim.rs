@@ -239,8 +239,7 @@ fn a_new_key_is_one_allocation() {
     let _serial = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let map: SnapMap<u64, u64> = SnapMap::builder().shards(1).capacity(64).build();
     let guard = map.guard();
-    // The first key starts the shard's snapshot and its index (sized for the capacity), which
-    // every later key fits in.
+    // The shard's first table, then its first index (sized for the capacity).
     map.insert(0, 0, &guard);
     map.insert(1, 1, &guard);
     for k in 2..34 {

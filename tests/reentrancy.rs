@@ -82,7 +82,7 @@ fn sorted_keys(map: &SnapMap<Key, u32>) -> Vec<u32> {
 #[test]
 fn eq_calling_back_into_the_map() {
     let map = MAP.get_or_init(|| SnapMap::builder().shards(1).build());
-    // Key 1 starts the shard's dirty index; key 2 joins it.
+    // Key 1 is the shard's first table; key 2 goes into its dirty index.
     map.pin().insert(Key(1), 1);
     map.pin().insert(Key(TRAP), 2);
 

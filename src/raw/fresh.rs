@@ -2,34 +2,19 @@
 //! the shard's lock) fills and any number of readers probe without a lock.
 //!
 //! Slots come in groups of eight, and each group has one atomic word of eight tag bytes beside
-//! them. A slot's byte is zero while the slot is empty; the top seven bits of the key's hash with
-//! the high bit set while it holds an entry; and [`UNLINKED`] (high bit clear, not zero) once the
-//! writer has taken a deleted entry out of it. A probe reads one tag word per group, one byte per
+//! them: a tag is zero while its slot is empty and, once the slot is filled, the top seven bits
+//! of the key's hash with the high bit set. A probe reads one tag word per group, one byte per
 //! slot rather than sixteen, so a lookup of an absent key costs a load from an array a sixteenth
 //! the size of the slots, and only slots whose tag matches are read.
 //!
-//! The writer fills a slot by storing the hash, then the entry pointer (release), then the
-//! group's tag word with the new tag set (release): a reader that acquires the word also sees
-//! the slot written before it. Probing goes from the group the hash selects to the next, and
-//! stops at the first group with an empty byte; the writer puts a new key into the first group
-//! on that path with a free byte (empty or unlinked), so the groups a key's path crosses before
-//! its own had no free byte when it was inserted, and never get an empty one again (an unlinked
-//! byte is never made empty). The writer keeps at most three quarters of the slots in use
-//! (filled or unlinked), so every path reaches a group with an empty byte and ends.
-//!
-//! # Unlinking deleted entries in place
-//!
-//! A removal leaves its key's entry deleted (a tombstone) where it is. When the shard's
-//! tombstones must go (see `Shard::compact_locked`), the writer first expunges the deleted
-//! entries of the index and marks their bytes unlinked, without copying anything; only
-//! tombstones left in the table need a new snapshot. (An in-place `clear` expunges and unlinks
-//! every entry of the index the same way, live ones included.) A later insert may fill an unlinked
-//! slot with another key's entry. A reader that loaded the tag word before the byte changed may
-//! then read either entry pointer from the slot: it loads the pointer with acquire, which pairs
-//! with the writer's release store of it, so whichever entry it reads it sees written, and the key
-//! comparison tells which key it holds. An expunged entry reads as absent to a lookup and sends a
-//! writer to the lock, as everywhere else. The unlinked entries are retired through the epoch, so a
-//! reader that still reaches one through an old tag word is pinned and keeps it allocated.
+//! A slot goes from empty to holding an entry exactly once and never changes again: the writer
+//! stores the hash and the entry pointer, then publishes them by storing the group's tag word
+//! with the new tag set (release); a reader that acquires the word therefore also sees the slot
+//! written before it. Probing goes from the group the hash selects to the next, and the writer
+//! fills the first group on that path with an empty byte, so the groups a key's path crosses
+//! before its own were full when it was inserted, and stay full. Nothing is ever removed (a
+//! removed key stays as a tombstone in its entry), and the writer keeps at most three quarters
+//! of the slots full, so every path reaches a group with an empty byte and ends.
 //!
 //! The number of groups is what the entries need, not a power of two: the group is the low 32
 //! bits of the hash scaled to it, so an index sized for a map's capacity takes no more than it.
@@ -41,10 +26,10 @@
 //! probing the old copy sees everything it held when it was replaced, which is everything
 //! inserted before the replacement; anything inserted afterwards goes into the new copy.
 //!
-//! `inserted` counts the entries ever added and only grows. The writer stores it (release) after
-//! each slot, so a thread that reads it (acquire) and then probes finds every entry counted that
-//! is still linked; the shard uses this to know, once it holds the lock, that no entry was added
-//! since a lock-free look (see `Shard::insert`). `len` counts the entries linked now.
+//! `len` counts the entries and only grows. The writer stores it (release) after each slot, so a
+//! thread that reads `len` (acquire) and then probes finds every one of the first `len` entries;
+//! the shard uses this to know, once it holds the lock, that no entry was added since a
+//! lock-free look (see `Shard::insert`).
 
 use super::entry::Entry;
 use super::node::EntryPtr;
@@ -67,17 +52,6 @@ const FULL: u64 = 0x8080_8080_8080_8080;
 
 /// The low bit of every byte.
 const LOW: u64 = 0x0101_0101_0101_0101;
-
-/// The byte of a slot whose deleted entry the writer unlinked: not empty (probes go on past it),
-/// not filled (no tag matches it, nor does iteration yield it), and free for a new entry.
-const UNLINKED: u64 = 0x7f;
-
-/// The high bits of the empty bytes of `word`: exactly the lowest one, and perhaps some byte
-/// above it (a borrow); zero exactly when no byte is empty. Filled bytes have the high bit,
-/// which `!word` clears, and an unlinked byte (`0x7f`) minus one, even with a borrow, has not.
-fn empty_bytes(word: u64) -> u64 {
-    word.wrapping_sub(LOW) & !word & FULL
-}
 
 /// The tag of a filled slot: the hash's top seven bits (which neither the group nor the shard
 /// is chosen by) with the high bit set, so never zero.
@@ -130,12 +104,7 @@ struct Slot<K, V> {
 
 /// A single-writer, lock-free-read index of entries.
 pub(crate) struct Fresh<K, V> {
-    /// Entries ever added; only grows.
-    inserted: AtomicUsize,
-    /// Entries linked now.
     len: AtomicUsize,
-    /// Slots not empty: filled or unlinked. Only the writer reads it.
-    used: AtomicUsize,
     /// One word of tag bytes per group of [`GROUP`] slots.
     tags: Box<[AtomicU64]>,
     slots: Box<[Slot<K, V>]>,
@@ -152,9 +121,7 @@ impl<K, V> Fresh<K, V> {
             .expect("capacity overflow");
         let capacity = (groups * GROUP).max(FIRST_CAPACITY);
         Fresh {
-            inserted: AtomicUsize::new(0),
             len: AtomicUsize::new(0),
-            used: AtomicUsize::new(0),
             tags: (0..capacity / GROUP).map(|_| AtomicU64::new(0)).collect(),
             slots: (0..capacity)
                 .map(|_| Slot {
@@ -165,20 +132,14 @@ impl<K, V> Fresh<K, V> {
         }
     }
 
-    /// The number of entries linked (exact for the writer, a recent figure for anyone else).
+    /// The number of entries (acquire: probes made after this load find all of them).
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.len.load(Acquire)
     }
 
-    /// The number of entries ever added (acquire: probes made after this load find every one of
-    /// them that is still linked).
-    pub(crate) fn inserted(&self) -> usize {
-        self.inserted.load(Acquire)
-    }
-
-    /// Whether one more entry keeps the index at most three quarters in use.
+    /// Whether one more entry keeps the index at most three quarters full.
     pub(crate) fn has_room(&self) -> bool {
-        (self.used.load(Relaxed) + 1) * LOAD_DENOMINATOR <= self.slots.len() * LOAD_NUMERATOR
+        (self.len.load(Relaxed) + 1) * LOAD_DENOMINATOR <= self.slots.len() * LOAD_NUMERATOR
     }
 
     /// The group a probe for `hash` starts at.
@@ -244,8 +205,7 @@ impl<K, V> Fresh<K, V> {
                 if slot.hash.load(Relaxed) != hash {
                     continue;
                 }
-                // Acquire: the slot may have been refilled since the tag word was loaded.
-                let ptr = slot.entry.load(Acquire);
+                let ptr = slot.entry.load(Relaxed);
                 if ptr.is_null() {
                     continue; // never, unless the tag's publication is broken
                 }
@@ -257,12 +217,11 @@ impl<K, V> Fresh<K, V> {
                     return Some(entry);
                 }
             }
-            let empty = empty_bytes(word);
-            if empty != 0 {
+            if word & FULL != FULL {
                 // A group with an empty slot ends every path through it; `insert` would take
-                // its first empty slot, unless an unlinked one comes first.
+                // its first empty slot.
                 if prefetch {
-                    let byte = empty.trailing_zeros() as usize / 8;
+                    let byte = (!word & FULL).trailing_zeros() as usize / 8;
                     prefetch_for_write(&self.slots[group * GROUP + byte]);
                 }
                 return None;
@@ -282,94 +241,16 @@ impl<K, V> Fresh<K, V> {
             word = self.tags[group].load(Relaxed);
         }
         let byte = (!word & FULL).trailing_zeros() as usize / 8;
-        let shift = 8 * byte;
-        if (word >> shift) & 0xff == 0 {
-            self.used.store(self.used.load(Relaxed) + 1, Relaxed);
-        }
         let target = &self.slots[group * GROUP + byte];
         target.hash.store(slot.hash, Relaxed);
-        let refill = if injected!("relaxed_slot_refill") {
-            Relaxed
-        } else {
-            Release
-        };
-        target.entry.store(slot.entry.as_ptr(), refill);
+        target.entry.store(slot.entry.as_ptr(), Relaxed);
         let publish = if injected!("relaxed_index_publish") {
             Relaxed
         } else {
             Release
         };
-        let word = word & !(0xff << shift) | tag_of(slot.hash) << shift;
-        self.tags[group].store(word, publish);
-        self.len.store(self.len.load(Relaxed) + 1, Relaxed);
-        self.inserted
-            .store(self.inserted.load(Relaxed) + 1, Release);
-    }
-
-    /// Takes every entry that `unlink` accepts out of the index, marking its slot unlinked, and
-    /// hands it to `unlinked` (by the holder of the shard's lock); returns how many. `unlink`
-    /// must make the entry unreachable as a key's entry first (expunge it): readers may still
-    /// load it for a while.
-    pub(crate) fn unlink_where(
-        &self,
-        mut unlink: impl FnMut(EntryPtr<K, V>) -> bool,
-        mut unlinked: impl FnMut(EntryPtr<K, V>),
-    ) -> usize {
-        let mut taken = 0;
-        for (group, tags) in self.tags.iter().enumerate() {
-            let word = tags.load(Relaxed);
-            let mut full = word & FULL;
-            let mut kept = word;
-            while full != 0 {
-                let byte = full.trailing_zeros() as usize / 8;
-                full &= full - 1;
-                let Some(slot) = self.filled(group * GROUP + byte) else {
-                    continue;
-                };
-                if unlink(slot.entry) {
-                    let shift = 8 * byte;
-                    kept = kept & !(0xff << shift) | UNLINKED << shift;
-                    unlinked(slot.entry);
-                    taken += 1;
-                }
-            }
-            if kept != word {
-                // Release, as for a filled byte: a reader that sees the slot unlinked also sees
-                // the entry expunged.
-                tags.store(kept, Release);
-            }
-        }
-        self.len.store(self.len.load(Relaxed) - taken, Relaxed);
-        taken
-    }
-
-    /// Panics unless the counts match the tag bytes: `len` the filled ones, the slots in use
-    /// the filled and unlinked ones, and no more than the load allows. For the invariant
-    /// checker, while no write is in flight.
-    pub(crate) fn check_counts(&self) {
-        let (mut filled, mut used) = (0, 0);
-        for tags in self.tags.iter() {
-            let word = tags.load(Acquire);
-            for byte in word.to_le_bytes() {
-                filled += usize::from(byte & 0x80 != 0);
-                used += usize::from(byte != 0);
-                assert!(
-                    byte == 0 || byte == UNLINKED as u8 || byte & 0x80 != 0,
-                    "a tag byte is neither empty, filled nor unlinked: {byte:#x}"
-                );
-            }
-        }
-        assert_eq!(filled, self.len(), "the index length drifted");
-        assert_eq!(
-            used,
-            self.used.load(Relaxed),
-            "the index's slots in use drifted"
-        );
-        assert!(
-            used * LOAD_DENOMINATOR <= self.slots.len() * LOAD_NUMERATOR,
-            "the index is more than three quarters in use"
-        );
-        assert!(self.inserted() >= filled, "more entries than ever inserted");
+        self.tags[group].store(word | tag_of(slot.hash) << (8 * byte), publish);
+        self.len.store(self.len.load(Relaxed) + 1, Release);
     }
 
     /// A copy of this index with twice the room (by the lock holder).
@@ -405,8 +286,7 @@ impl<K, V> Fresh<K, V> {
     /// The entry in slot `index`, whose tag was seen filled in a tag word loaded with acquire.
     fn filled(&self, index: usize) -> Option<Indexed<K, V>> {
         let slot = &self.slots[index];
-        // Acquire: the slot may have been refilled since the tag word was loaded.
-        let ptr = slot.entry.load(Acquire);
+        let ptr = slot.entry.load(Relaxed);
         if ptr.is_null() {
             return None; // never, unless the tag's publication is broken
         }
@@ -578,61 +458,6 @@ mod tests {
                 assert_eq!(candidates(word, tag) & !0xffff, 0);
                 assert_ne!(candidates(word, tag) & 0x80, 0);
             }
-        }
-    }
-
-    /// Two groups: nine keys aimed at the first fill it and spill one into the second; then
-    /// two of the first group's are unlinked, and a new key takes the lower one's slot.
-    #[test]
-    fn unlinked_slots_are_passed_over_by_probes_and_refilled() {
-        let fresh = Fresh::with_room_for(12);
-        assert_eq!(fresh.tags.len(), 2);
-        let hashes: Vec<u64> = (0..10).map(|id| hash(2, 0, id % 4, id)).collect();
-        let entries: Vec<_> = (0..9)
-            .map(|key| {
-                let entry = EntryPtr::new(key, ());
-                fresh.insert(Indexed {
-                    hash: hashes[key],
-                    entry,
-                });
-                entry
-            })
-            .collect();
-        let mut unlinked = Vec::new();
-        let taken = fresh.unlink_where(
-            |entry| [2, 5].contains(entry.key()),
-            |entry| unlinked.push(entry),
-        );
-        assert_eq!(taken, 2);
-        assert!(unlinked == [entries[2], entries[5]]);
-        assert_eq!((fresh.len(), fresh.inserted()), (7, 9));
-        fresh.check_counts();
-        for (key, &hash) in hashes[..9].iter().enumerate() {
-            let expected = (![2, 5].contains(&key)).then_some(entries[key]);
-            // Key 8, in the second group, is found past the unlinked bytes of the first.
-            assert!(fresh.find(hash, |k| *k == key) == expected, "key {key}");
-        }
-        let mut listed: Vec<usize> = fresh.slots().map(|slot| *slot.entry.key()).collect();
-        listed.sort_unstable();
-        assert_eq!(listed, [0, 1, 3, 4, 6, 7, 8]);
-
-        // The new key goes into key 2's slot: no slot more in use.
-        let entry = EntryPtr::new(9, ());
-        fresh.insert(Indexed {
-            hash: hashes[9],
-            entry,
-        });
-        assert!(fresh.slots[2].entry.load(Relaxed) == entry.as_ptr());
-        assert!(fresh.find(hashes[9], |k| *k == 9) == Some(entry));
-        assert_eq!((fresh.len(), fresh.inserted()), (8, 10));
-        fresh.check_counts();
-        let grown = fresh.grown();
-        assert_eq!(grown.slots().count(), 8);
-        grown.check_counts();
-        for entry in entries.into_iter().chain([entry]) {
-            // SAFETY: the entries are reachable only from these two indexes, which are not
-            // used again; each is owned once.
-            drop(unsafe { OwnedEntry::new(entry) });
         }
     }
 

@@ -22,30 +22,24 @@
 //! merged into a new table, when lookups answered by the index have added up to the shard's
 //! size, or when the index has grown as large as the table), a **compaction** (a new table
 //! without the tombstones) and a `clear` of more keys than a shard may keep as tombstones (a
-//! `clear` of fewer deletes them in place, as removals do). When the tombstones to drop are in
-//! the index, the lock holder **unlinks** them there instead, publishing nothing: a key stored
-//! and removed again before any merge costs no table (see [`fresh`]).
+//! `clear` of fewer deletes them in place, as removals do).
 //!
 //! # Invariants (per shard)
 //!
-//! 1. A published snapshot's table never changes; its index gains entries, loses expunged ones
-//!    (unlinked in place), or is replaced by a larger copy of itself; entries change only their
-//!    value pointers.
+//! 1. A published snapshot's table never changes; its index only gains entries (or is replaced
+//!    by a larger copy of itself); entries change only their value pointers.
 //! 2. Every *linked* entry (one the current snapshot's table or index holds) is live or deleted,
 //!    never expunged; a key has at most one linked entry, in the table or in the index, never
 //!    both.
 //! 3. An entry is expunged only by the lock holder, at the moment it leaves it out of the snapshot
-//!    that replaces the current one, or just before it unlinks it from the index; it then stays
-//!    expunged and is retired with the old snapshot, or on its own once unlinked, exactly once.
-//!    Values are retired by the thread whose compare-and-swap replaced them.
+//!    that replaces the current one; it then stays expunged and is retired with the old snapshot,
+//!    exactly once. Values are retired by the thread whose compare-and-swap replaced them.
 //! 4. Only the lock holder adds entries to the index or replaces the snapshot.
 //! 5. Once no write is in flight, the shard's counts (`live` and `dead`, packed in one word) are
 //!    the number of live linked entries and the number of deleted ones, exactly: each transition
 //!    into or out of "deleted" moves one entry between them, with one read-modify-write by the
-//!    thread whose compare-and-swap made it; an insert adds one to `live` before it links the
-//!    entry, and a compaction, an unlinking or a `clear` subtracts what it expunged after it
-//!    expunged it. Only the lock holder changes their sum, which therefore never falls below the
-//!    number of entries linked: a `clear` that reads it as zero has nothing to remove.
+//!    thread whose compare-and-swap made it; an insert adds one to `live`, and a compaction or a
+//!    `clear` subtracts what it expunged. Only the lock holder changes their sum.
 //! 6. Once no write is in flight, no shard has `dead > (MIN_TOMBSTONES / shards + live) / 2`
 //!    ([`must_compact`]), so the whole map holds at most `MIN_TOMBSTONES / 2 + len / 2 ≤
 //!    max(MIN_TOMBSTONES, len)` tombstones. Take the removal whose read-modify-write is the last
@@ -71,12 +65,9 @@
 //!   whose value was live when it looked; a tombstone it expunges was a deleted key);
 //! - with the same snapshot, the index pointer it loads is the one the insert wrote to or a later
 //!   copy, and a copy is made by the lock holder from the complete index it replaces;
-//! - in that index, the probe crosses only groups that had no free byte when the entry was added
-//!   (none of them gets an empty byte again, so the probe goes on past them), and the acquire
-//!   load of its group's tag word reads the insert's release store or a later one. A later store
-//!   changes the entry's byte only to unlink it, after a removal deleted the key and the lock
-//!   holder expunged it: the key was then absent, and an answer of absent is linearizable.
-//!   Otherwise the probe sees the tag, and the slot written before.
+//! - in that index, the probe crosses only groups that were full when the entry was added (they
+//!   stay full), and the acquire load of its group's tag word reads the insert's release store
+//!   or a later one (tags are only ever added), so it sees the tag, and the slot written before.
 //!
 //! A lookup that started earlier may or may not see the entry: either answer is linearizable,
 //! at the load of the tag word. A lookup that finds an entry through a snapshot that has meanwhile
@@ -86,12 +77,10 @@
 //! # Why an insert never adds a key twice
 //!
 //! An insert that did not find its key takes the lock and checks whether the snapshot or its
-//! index changed since its lock-free look (the snapshot pointer, and the count of entries the
-//! index ever took, read before the probe: only the lock holder changes either). If neither did,
-//! no entry was added since, and the key is still absent; otherwise it looks again under the
-//! lock. Either way the entry it adds is the key's only linked one (invariant 2). An insert that
-//! found the key's entry expunged goes the same way: an unlinking changes neither, but the
-//! entry it found is no longer linked, so the key is absent.
+//! index changed since its lock-free look (the snapshot pointer, and the index length read before
+//! the probe: only the lock holder changes either). If neither did, no entry was added since, and
+//! the key is still absent; otherwise it looks again under the lock. Either way the entry it adds
+//! is the key's only linked one (invariant 2).
 
 mod check;
 mod entry;
@@ -351,7 +340,6 @@ where
             promotions: 0,
             dirty_builds: 0,
             compactions: 0,
-            purges: 0,
             shards: self.shard_count(),
         };
         for shard in self.shards.iter() {

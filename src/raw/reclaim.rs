@@ -472,41 +472,6 @@ pub(crate) unsafe fn retire_snapshot<K, V>(
     unsafe { guard.defer_unchecked(destroy) };
 }
 
-/// Retires entries that the lock holder unlinked from an index in place: once no guard can reach
-/// them, each is released (its key and first value dropped, its block freed).
-///
-/// The deferred function holds the one entry, or the vector of all (three words), which
-/// crossbeam-epoch stores in place: `first` alone needs no list.
-///
-/// # Safety
-///
-/// The entries (`first` and `rest`) must be expunged, linked by no table or index any more, and
-/// retired by nobody else.
-pub(crate) unsafe fn retire_entries<K, V>(
-    first: EntryPtr<K, V>,
-    mut rest: Vec<EntryPtr<K, V>>,
-    guard: &Guard,
-) where
-    K: Send + 'static,
-    V: Send + 'static,
-{
-    let release = |entry: EntryPtr<K, V>| {
-        // SAFETY: the caller guarantees each entry is unlinked and retired once, here; this runs
-        // only once no guard can reach it.
-        let _ = unsafe { entry.release() };
-    };
-    if rest.is_empty() {
-        // SAFETY: readers reach the entry only through an index loaded under a guard, which the
-        // epoch waits for before running the function; `K, V: Send + 'static` make dropping it
-        // on another thread, later, sound.
-        unsafe { guard.defer_unchecked(move || release(first)) };
-    } else {
-        rest.push(first);
-        // SAFETY: as for one entry, for each of them.
-        unsafe { guard.defer_unchecked(move || rest.into_iter().for_each(release)) };
-    }
-}
-
 /// Releases a retired snapshot's unlinked entries, then frees the snapshot.
 ///
 /// # Safety

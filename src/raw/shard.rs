@@ -9,7 +9,7 @@ use std::cmp;
 use super::entry::{value_of, Computed, LoadOrStore, Pending};
 use super::fresh::Fresh;
 use super::node::{EntryPtr, OwnedEntry};
-use super::reclaim::{retire_entries, retire_snapshot, retire_value, seal_if_large, Unlinked};
+use super::reclaim::{retire_snapshot, retire_value, seal_if_large, Unlinked};
 use super::slot::Slot;
 use super::table::{Indexed, Snapshot, Table};
 use super::{entry, must_compact, MERGE_FLOOR};
@@ -83,29 +83,27 @@ struct Locked {
     promotions: u64,
     dirty_builds: u64,
     compactions: u64,
-    purges: u64,
 }
 
 /// What a lock-free look saw: enough to tell, once the lock is held, whether anything was added
-/// to the shard since (the snapshot and the count of entries its index ever took only change
-/// under the lock).
+/// to the shard since (the snapshot and the length of its index only change under the lock).
 struct Seen<K, V> {
     snapshot: *const Snapshot<K, V>,
-    fresh_inserted: usize,
+    fresh_len: usize,
 }
 
 impl<K, V> Seen<K, V> {
     fn of(snapshot: Option<&Snapshot<K, V>>, fresh: Option<&Fresh<K, V>>) -> Self {
         Seen {
             snapshot: snapshot.map_or(std::ptr::null(), std::ptr::from_ref),
-            fresh_inserted: fresh.map_or(0, Fresh::inserted),
+            fresh_len: fresh.map_or(0, Fresh::len),
         }
     }
 }
 
 impl<K, V> PartialEq for Seen<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.snapshot == other.snapshot && self.fresh_inserted == other.fresh_inserted
+        self.snapshot == other.snapshot && self.fresh_len == other.fresh_len
     }
 }
 
@@ -121,7 +119,6 @@ impl<K, V> Shard<K, V> {
                     promotions: 0,
                     dirty_builds: 0,
                     compactions: 0,
-                    purges: 0,
                 }),
                 counts: AtomicU64::new(0),
                 misses: AtomicUsize::new(0),
@@ -230,8 +227,7 @@ where
             return (Some(ptr), Seen::of(Some(snapshot), None));
         }
         let fresh = snapshot.fresh(guard);
-        // The count is read before the probe: every entry it counts that is still linked, the
-        // probe finds.
+        // The length is read before the probe: everything it counts, the probe finds.
         let seen = Seen::of(Some(snapshot), fresh);
         let found = fresh.and_then(|fresh| fresh.find_before_insert(hash, eq));
         if found.is_some() {
@@ -374,8 +370,8 @@ where
         Some(value)
     }
 
-    /// Adds an entry for a key that the current snapshot lacks: into the index (the shard's first
-    /// one, or a larger copy), or by merging a full index and the table into a new one.
+    /// Adds an entry for a key that the current snapshot lacks: into the index, or into the
+    /// shard's first table, or by merging a full index and the table into a new one.
     fn insert_new_locked<'g>(
         &self,
         locked: &mut Locked,
@@ -397,17 +393,10 @@ where
         };
         self.count(Counts { live: 1, dead: 0 });
         match self.snapshot(guard) {
-            // The shard's first key starts its index, as the first new key after a merge does:
-            // the first index has room for the capacity the map was built with, so the keys then
-            // arrive without a copy, and the first merge builds a table of that size. (A key
-            // removed again before any merge is unlinked in place, and leaves nothing behind.)
             None => {
-                locked.dirty_builds += 1;
-                let fresh = Fresh::with_room_for(std::mem::take(&mut locked.capacity_hint));
-                fresh.insert(slot);
-                let snapshot = Snapshot::with_fresh(Table::with_capacity(0), fresh);
-                let old = self.read.snapshot.swap(Owned::new(snapshot), AcqRel, guard);
-                debug_assert!(old.is_null(), "only the lock holder publishes");
+                let mut table = Table::with_capacity(1);
+                table.insert_unique(slot);
+                self.publish_locked(locked, table, Unlinked::none(), Vec::new(), guard);
             }
             Some(snapshot) => match snapshot.fresh(guard) {
                 Some(fresh) if fresh.has_room() => fresh.insert(slot),
@@ -417,6 +406,9 @@ where
                 fresh => {
                     let grown = match fresh {
                         Some(fresh) => fresh.grown(),
+                        // The shard's first index has room for the capacity the map was
+                        // built with: the keys then arrive without a copy, and the first
+                        // merge builds a table of that size.
                         None => {
                             locked.dirty_builds += 1;
                             Fresh::with_room_for(std::mem::take(&mut locked.capacity_hint))
@@ -565,11 +557,10 @@ where
                     }
                     Computed::Unchanged => return Compute::Unchanged,
                     Computed::Aborted(aborted) => return Compute::Aborted(aborted),
-                    // Found through a snapshot that has been replaced since, or in an index
-                    // slot unlinked since. The lock holder that expunged the entry published the
-                    // new snapshot (or unlinked the slot) before unlocking: taking the lock
-                    // orders this thread after that, so the next look sees it (looking again at
-                    // once could read the old pointer again).
+                    // Found through a snapshot that has been replaced since. The lock holder
+                    // that expunged the entry published the new snapshot before unlocking:
+                    // taking the lock orders this thread after that publication, so the next
+                    // look sees it (looking again at once could read the old pointer again).
                     Computed::Expunged(back) => {
                         rejected = back;
                         drop(self.lock());
@@ -657,14 +648,8 @@ where
         }
     }
 
-    /// Drops the tombstones if they exceed the shard's bound (or `force`): those of the index in
-    /// place, if that leaves at most half the bound, and otherwise by rebuilding the snapshot
-    /// from the live entries only.
-    ///
-    /// Each way removes at least half the bound's worth of tombstones for a walk of at most the
-    /// whole snapshot, which is `O(1)` per removal amortized. A shard whose short-lived keys never
-    /// reach the table (a key stored and removed again) then publishes nothing and allocates no
-    /// table for them.
+    /// Rebuilds the snapshot from the live entries only, if tombstones exceed the shard's bound
+    /// (or `force`).
     fn compact_locked(&self, locked: &mut Locked, shards: usize, force: bool, guard: &Guard) {
         let Some(snapshot) = self.snapshot(guard) else {
             return;
@@ -672,15 +657,6 @@ where
         let Counts { live, dead } = self.counts();
         if !force && !must_compact(dead, live, shards) {
             return; // another thread compacted while this one waited for the lock
-        }
-        // Worth a try only if the index holds enough entries: even were all of them tombstones.
-        let indexed = snapshot.fresh(guard).map_or(0, Fresh::len) as isize;
-        if !force && !must_compact(2 * (dead - indexed), live, shards) {
-            if let Some(Counts { live, dead }) = self.unlink_in_place_locked(locked, guard) {
-                if !must_compact(2 * dead, live, shards) {
-                    return;
-                }
-            }
         }
         let mut unlinked = Vec::with_capacity(cmp::max(dead, 0) as usize);
         let mut table = Table::with_capacity(cmp::max(live, 0) as usize);
@@ -700,131 +676,22 @@ where
         locked.compactions += 1;
     }
 
-    /// Expunges the index's tombstones and unlinks them where they are, retiring them through the
-    /// epoch; returns the counts after, or `None` if there was none.
-    fn unlink_in_place_locked(&self, locked: &mut Locked, guard: &Guard) -> Option<Counts> {
-        let snapshot = self.snapshot(guard)?;
-        let fresh = snapshot.fresh(guard)?;
-        // The first entry unlinked is kept apart: a shard that churns short-lived keys unlinks
-        // one or two at a time, and one needs no list.
-        let (mut first, mut rest) = (None, Vec::new());
-        let taken = fresh.unlink_where(
-            |ptr| {
-                if injected!("unlink_without_expunge") {
-                    return !entry(ptr, guard).is_live(guard);
-                }
-                entry(ptr, guard).try_expunge_locked(guard)
-            },
-            |ptr| match first {
-                None => first = Some(ptr),
-                Some(_) => rest.push(ptr),
-            },
-        );
-        let first = first?;
-        // Some of the misses counted toward merging the index were lookups of keys it no longer
-        // holds: keep fewer than the shard's entries, so that the merge stays at least one more
-        // miss away, and none if the index is left empty (there is nothing to merge).
-        let most = match fresh.len() {
-            0 => 0,
-            _ => snapshot.len(guard) - 1,
-        };
-        if self.write.misses.load(Relaxed) > most {
-            self.write.misses.store(most, Relaxed);
-        }
-        let counts = self.count(Counts {
-            live: 0,
-            dead: -(taken as isize),
-        });
-        // SAFETY: `unlink_where` took these entries out of the current index under the lock,
-        // after they were expunged; no table indexes them, and they are retired only here.
-        unsafe { retire_entries(first, rest, guard) };
-        locked.purges += 1;
-        Some(counts)
-    }
-
-    /// The in-place `clear` of a shard, by the lock holder: the table's entries are deleted, as
-    /// removals delete them, and the index's are expunged and unlinked where they are, so that a
-    /// shard whose keys were all new since its last merge is left with nothing linked, and the
-    /// next `clear` passes it over. One compare-and-swap per entry and one update of the counts
-    /// for the shard, where deleting and then unlinking took two of each.
-    fn clear_in_place_locked(&self, locked: &mut Locked, shards: usize, guard: &Guard) {
-        let Some(snapshot) = self.snapshot(guard) else {
-            return;
-        };
-        let mut deleted = 0;
-        for slot in snapshot.table.iter() {
-            if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
-                deleted += 1;
-                // SAFETY: this thread's compare-and-swap unlinked `removed` from the entry.
-                unsafe { retire_value(slot.entry, removed, guard) };
-            }
-        }
-        let (mut first, mut rest) = (None, Vec::new());
-        let (mut expunged_live, mut expunged_dead) = (0, 0);
-        if let Some(fresh) = snapshot.fresh(guard) {
-            fresh.unlink_where(
-                |ptr| {
-                    let previous = entry(ptr, guard).expunge_locked(guard);
-                    if previous.is_null() {
-                        expunged_dead += 1;
-                    } else {
-                        expunged_live += 1;
-                        if !ptr.is_first(previous) {
-                            // SAFETY: the expunge, this thread's compare-and-swap, unlinked
-                            // `previous`; a first value is left to the entry's release.
-                            unsafe { retire_value(ptr, previous, guard) };
-                        }
-                    }
-                    true
-                },
-                |ptr| match first {
-                    None => first = Some(ptr),
-                    Some(_) => rest.push(ptr),
-                },
-            );
-            self.write.misses.store(0, Relaxed);
-        }
-        let Counts { live, dead } = self.count(Counts {
-            live: -(deleted + expunged_live),
-            dead: deleted - expunged_dead,
-        });
-        if let Some(first) = first {
-            // SAFETY: `unlink_where` took these entries out of the current index under the
-            // lock, after they were expunged; no table indexes them, and they are retired only
-            // here.
-            unsafe { retire_entries(first, rest, guard) };
-            locked.purges += 1;
-        }
-        if must_compact(dead, live, shards) {
-            self.compact_locked(locked, shards, false, guard);
-        }
-    }
-
     /// Removes every entry: in place, as removals do, if so few are left that their tombstones
     /// stay within the shard's bound; otherwise by publishing an empty snapshot (`O(n)` under the
     /// lock, but off the readers' path).
     pub(crate) fn clear(&self, shards: usize, guard: &Guard) {
-        let Counts { live, dead } = self.counts();
-        if live + dead == 0 {
-            // No entry is linked: an insert adds to the sum before it links its entry, and only
-            // what has been unlinked is taken off it. Nothing to clear, and no lock taken.
-            return;
-        }
         let Some(snapshot) = self.snapshot(guard) else {
-            return;
+            return; // nothing to clear, and no lock taken
         };
+        let Counts { live, dead } = self.counts();
         if !must_compact(dead + live, 0, shards) {
-            match self.write.locked.try_lock() {
-                Some(mut locked) => self.clear_in_place_locked(&mut locked, shards, guard),
-                // Another writer holds the lock: deleted as removals delete, without it.
-                // Driven by the walk's own fold, which a `for` loop over the chained table and
-                // index would not use.
-                None => snapshot.slots(guard).for_each(|slot| {
-                    if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
-                        self.removed(slot.entry, removed, shards, guard);
-                    }
-                }),
-            }
+            // Driven by the walk's own fold, which a `for` loop over the chained table and index
+            // would not use.
+            snapshot.slots(guard).for_each(|slot| {
+                if let Some(removed) = entry(slot.entry, guard).delete_if(|_| true, guard) {
+                    self.removed(slot.entry, removed, shards, guard);
+                }
+            });
             return;
         }
         let mut locked = self.lock();
@@ -884,7 +751,6 @@ where
         stats.promotions += locked.promotions;
         stats.dirty_builds += locked.dirty_builds;
         stats.compactions += locked.compactions;
-        stats.purges += locked.purges;
     }
 }
 

@@ -83,14 +83,6 @@ impl<K, V> Snapshot<K, V> {
         }
     }
 
-    /// A snapshot whose index already holds entries (the shard's first).
-    pub(crate) fn with_fresh(table: Table<K, V>, fresh: Fresh<K, V>) -> Self {
-        Snapshot {
-            table,
-            fresh: Atomic::new(fresh),
-        }
-    }
-
     /// The index of entries added since the table was published, if there are any.
     pub(crate) fn fresh<'g>(&self, guard: &'g Guard) -> Option<&'g Fresh<K, V>> {
         // SAFETY: an index is published with a release store once built, is never changed except
