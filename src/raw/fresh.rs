@@ -74,16 +74,15 @@ fn candidates(word: u64, tag: u64) -> u64 {
 fn prefetch<T>(target: &T, for_write: bool) {
     use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0, _MM_HINT_T0};
     let line = std::ptr::from_ref(target).cast();
-    // SAFETY: `prefetch` and `prefetchw` only require SSE, which every x86-64 processor has
-    // (processors without the prefetch-for-write extension run it as a no-op); a prefetch
-    // neither reads nor writes memory as the program sees it, and `line` comes from a valid
-    // reference anyway.
-    unsafe {
-        if for_write {
-            _mm_prefetch::<_MM_HINT_ET0>(line);
-        } else {
-            _mm_prefetch::<_MM_HINT_T0>(line);
-        }
+    // `prefetch` and `prefetchw` only require SSE, which every x86-64 processor has (one without
+    // the prefetch-for-write extension runs `prefetchw` as a no-op); a prefetch neither reads
+    // nor writes memory as the program sees it, and `line` comes from a valid reference anyway.
+    if for_write {
+        // SAFETY: SSE is always there on x86-64, and a prefetch changes no memory (see above).
+        unsafe { _mm_prefetch::<_MM_HINT_ET0>(line) };
+    } else {
+        // SAFETY: as for the prefetch for writing.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line) };
     }
 }
 
