@@ -28,6 +28,9 @@ declare -A injections=(
     [relaxed_index_publish]="index:lookup_vs_index_publication:Causality violation"
     [relaxed_index_fold]="iteration:iteration_vs_promotion:Causality violation:3"
     [free_value_now]="live_stores:live_store_vs_dirty_build_and_promotion:Causality violation"
+    [revival_counted_after]="revival:clear_vs_revival:the clear left a key stored before it began"
+    [revival_not_taken_back]="revival:revival_taken_back:the live count drifted"
+    [revival_taken_back_unchecked]="revival:revival_taken_back:the tombstones were not compacted"
 )
 
 # The three-thread model that fits CI's time budget: "test binary:test name".

@@ -55,6 +55,18 @@ impl<V> Pending<V> {
     }
 }
 
+/// A shard's accounting around a store into a deleted entry (a *revival*): the entry is counted
+/// live before the compare-and-swap that revives it, and the count is taken back if that
+/// compare-and-swap fails, so that no count of live entries ever misses an entry a returned store
+/// made live (invariant 7 in the module docs of [`raw`](super)).
+pub(crate) trait Revival {
+    /// Called just before a compare-and-swap that would revive the entry.
+    fn before(&mut self);
+    /// Called when that compare-and-swap failed: takes back what [`before`](Self::before)
+    /// counted.
+    fn failed(&mut self);
+}
+
 /// The outcome of [`Entry::load_or_store`].
 pub(crate) enum LoadOrStore<'g, V> {
     /// The entry was deleted and now holds the given value.
@@ -182,11 +194,40 @@ impl<K, V> Entry<K, V> {
         }
     }
 
+    /// [`publish`](Self::publish), with `revival` told around it when `current` is deleted.
+    #[inline]
+    fn publish_counted<'g>(
+        &self,
+        current: Shared<'g, Slot<V>>,
+        new: SlotBox<V>,
+        revival: &mut impl Revival,
+        guard: &'g Guard,
+    ) -> Result<&'g V, (Shared<'g, Slot<V>>, SlotBox<V>)> {
+        debug_assert!(!is_expunged(current), "a store into an expunged entry");
+        let reviving = current.is_null();
+        // Counting after the compare-and-swap (the old order) would let `clear` skip a shard
+        // holding a live key.
+        let late = injected!("revival_counted_after");
+        if reviving && !late {
+            revival.before();
+        }
+        let published = self.publish(current, new, guard);
+        if reviving {
+            match published {
+                Ok(_) if late => revival.before(),
+                Err(_) if !late && !injected!("revival_not_taken_back") => revival.failed(),
+                _ => {}
+            }
+        }
+        published
+    }
+
     /// Replaces the value unless the entry is expunged; returns the previous pointer (live or
     /// deleted), or hands `new` back when the entry is expunged.
     pub(crate) fn swap_unless_expunged<'g>(
         &self,
         new: Pending<V>,
+        revival: &mut impl Revival,
         guard: &'g Guard,
     ) -> Result<Shared<'g, Slot<V>>, Pending<V>> {
         let mut current = self.load_ptr(guard);
@@ -195,7 +236,7 @@ impl<K, V> Entry<K, V> {
         }
         let mut new = new.boxed();
         loop {
-            match self.publish(current, new, guard) {
+            match self.publish_counted(current, new, revival, guard) {
                 Ok(_) => return Ok(current),
                 Err(failed) => (current, new) = failed,
             }
@@ -207,11 +248,24 @@ impl<K, V> Entry<K, V> {
         }
     }
 
-    /// Replaces the value of an entry that the caller, holding the lock, knows is not expunged.
-    pub(crate) fn swap_locked<'g>(&self, new: SlotBox<V>, guard: &'g Guard) -> Shared<'g, Slot<V>> {
-        let previous = self.value.swap(new.into_shared(), AcqRel, guard);
-        debug_assert!(!is_expunged(previous), "swap_locked on an expunged entry");
-        previous
+    /// Replaces the value of an entry that the caller, holding the lock, knows is not expunged;
+    /// returns the previous pointer (live or deleted).
+    ///
+    /// A compare-and-swap loop rather than one swap: a revival must be counted before it.
+    pub(crate) fn swap_locked<'g>(
+        &self,
+        new: SlotBox<V>,
+        revival: &mut impl Revival,
+        guard: &'g Guard,
+    ) -> Shared<'g, Slot<V>> {
+        let mut current = self.load_ptr(guard);
+        let mut new = new;
+        loop {
+            match self.publish_counted(current, new, revival, guard) {
+                Ok(_) => return current,
+                Err(failed) => (current, new) = failed,
+            }
+        }
     }
 
     /// Go's `tryLoadOrStore`: returns the live value if there is one, otherwise stores `value`
@@ -219,6 +273,7 @@ impl<K, V> Entry<K, V> {
     pub(crate) fn load_or_store<'g>(
         &self,
         mut value: Pending<V>,
+        revival: &mut impl Revival,
         guard: &'g Guard,
     ) -> LoadOrStore<'g, V> {
         let mut current = self.load_ptr(guard);
@@ -229,7 +284,7 @@ impl<K, V> Entry<K, V> {
             if is_expunged(current) {
                 return LoadOrStore::Expunged(value);
             }
-            match self.publish(current, value.boxed(), guard) {
+            match self.publish_counted(current, value.boxed(), revival, guard) {
                 Ok(stored) => return LoadOrStore::Stored(stored),
                 Err((found, cell)) => {
                     current = found;
@@ -324,6 +379,7 @@ impl<K, V> Entry<K, V> {
         &self,
         decide: &mut impl FnMut(Option<&'g V>, Option<V>) -> Operation<V, T>,
         mut rejected: Option<V>,
+        revival: &mut impl Revival,
         guard: &'g Guard,
     ) -> Computed<'g, V, T> {
         let mut current = self.load_ptr(guard);
@@ -344,14 +400,15 @@ impl<K, V> Entry<K, V> {
                     Ok(_) => return Computed::Removed(current),
                     Err(err) => current = err.current,
                 },
-                Operation::Insert(value) => match self.publish(current, SlotBox::new(value), guard)
-                {
-                    Ok(new) => return Computed::Stored { old: current, new },
-                    Err((found, cell)) => {
-                        current = found;
-                        rejected = Some(cell.into_value());
+                Operation::Insert(value) => {
+                    match self.publish_counted(current, SlotBox::new(value), revival, guard) {
+                        Ok(new) => return Computed::Stored { old: current, new },
+                        Err((found, cell)) => {
+                            current = found;
+                            rejected = Some(cell.into_value());
+                        }
                     }
-                },
+                }
             }
         }
     }

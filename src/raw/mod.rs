@@ -38,17 +38,34 @@
 //! 5. Once no write is in flight, the shard's counts (`live` and `dead`, packed in one word) are
 //!    the number of live linked entries and the number of deleted ones, exactly: each transition
 //!    into or out of "deleted" moves one entry between them, with one read-modify-write by the
-//!    thread whose compare-and-swap made it; an insert adds one to `live`, and a compaction or a
-//!    `clear` subtracts what it expunged. Only the lock holder changes their sum.
+//!    thread whose compare-and-swap made it (a removal after its compare-and-swap; a revival
+//!    before it, and once more, the other way, if the compare-and-swap fails); an insert adds one
+//!    to `live`, and a compaction or a `clear` subtracts what it expunged. Only the lock holder
+//!    changes their sum.
 //! 6. Once no write is in flight, no shard has `dead > (MIN_TOMBSTONES / shards + live) / 2`
 //!    ([`must_compact`]), so the whole map holds at most `MIN_TOMBSTONES / 2 + len / 2 ≤
-//!    max(MIN_TOMBSTONES, len)` tombstones. Take the removal whose read-modify-write is the last
-//!    removal's in the word's order. It sees both counts at once; only inserts, revivals,
-//!    compactions and clears follow it, and each of those lowers `dead` or raises `live`, so it
-//!    sees a `dead` at least the final one and a `live` at most the final one. If the final state
-//!    is over the bound, so was what it saw, and it compacted under the lock after every
-//!    tombstone was made (each removal's compare-and-swap happens before its read-modify-write,
-//!    which this one's acquires).
+//!    max(MIN_TOMBSTONES, len)` tombstones. Take the last read-modify-write, in the word's
+//!    order, that raises `dead`: a removal's, or a failed revival's taking its count back. It
+//!    sees both counts at once; only inserts, counted revivals, compactions and clears follow it,
+//!    and each of those lowers `dead` or raises `live`, so it sees a `dead` at least the final one
+//!    and a `live` at most the final one. If the final state is over the bound, so was what it
+//!    saw, and its thread compacted under the lock after every tombstone was made (each removal's
+//!    compare-and-swap happens before its read-modify-write, which this one's acquires). A
+//!    revival taken back must make the check: a removal that ran while the revival was counted
+//!    saw a `live` one too high.
+//! 7. The live count never misses a key that a store made live and that nothing has removed
+//!    since: read at any moment, it is at least the number of the shard's entries whose current
+//!    value a store that happened before the read made live (an insert, or a revival) and no
+//!    removal or `clear` has deleted. Every store that makes an entry live counts it before the
+//!    entry can be seen live (an insert before linking it, a revival before its compare-and-swap),
+//!    and every decrement follows the compare-and-swap that deleted or expunged the value: so each
+//!    decrement of `live` follows, in the word's order, the increment of the store that made its
+//!    value live (that store's compare-and-swap happens before the removal's, through the chain of
+//!    compare-and-swaps on the entry's value pointer), and a failed revival's decrement follows its
+//!    own increment. `clear` relies on this to leave alone a shard whose count reads zero or less:
+//!    every key it holds is a tombstone, or was written while the `clear` ran. (A revival counted
+//!    only after its compare-and-swap broke this: with `a` live, a revival of `b` and then a
+//!    removal of `b` counted first took the count to zero.)
 //!
 //! # Why a lookup finds every key inserted before it started
 //!
@@ -211,7 +228,8 @@ where
     where
         K: Eq,
     {
-        self.shard(hash).insert(hash, key, value, guard)
+        let shards = self.shard_count();
+        self.shard(hash).insert(hash, key, value, shards, guard)
     }
 
     /// Go's `LoadOrStore`: returns the current value, or stores this one if the key is absent.
@@ -225,7 +243,8 @@ where
     where
         K: Eq,
     {
-        self.shard(hash).try_insert(hash, key, value, guard)
+        let shards = self.shard_count();
+        self.shard(hash).try_insert(hash, key, value, shards, guard)
     }
 
     /// Removes the value if `pred` accepts it (Go's `LoadAndDelete` and `CompareAndDelete`).

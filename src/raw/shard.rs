@@ -6,7 +6,7 @@
 
 use std::cmp;
 
-use super::entry::{value_of, Computed, LoadOrStore, Pending};
+use super::entry::{value_of, Computed, LoadOrStore, Pending, Revival};
 use super::fresh::Fresh;
 use super::node::{EntryPtr, OwnedEntry};
 use super::reclaim::{retire_snapshot, retire_value, seal_if_large, Unlinked};
@@ -280,6 +280,7 @@ where
         hash: u64,
         key: K,
         value: V,
+        shards: usize,
         guard: &'g Guard,
     ) -> Option<&'g V>
     where
@@ -287,9 +288,12 @@ where
     {
         let mut eq = |stored: &K| *stored == key;
         let mut value = Pending::Plain(value);
+        let mut revival = self.revival(shards);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
-            match entry(found, guard).swap_unless_expunged(value, guard) {
+            let swapped = entry(found, guard).swap_unless_expunged(value, &mut revival, guard);
+            revival.settle(guard);
+            match swapped {
                 Ok(previous) => return self.replaced(found, previous, guard),
                 Err(back) => value = back,
             }
@@ -298,7 +302,8 @@ where
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
             // A linked entry is never expunged while the lock is held.
-            let previous = entry(found, guard).swap_locked(value.boxed(), guard);
+            let previous = entry(found, guard).swap_locked(value.boxed(), &mut revival, guard);
+            revival.settle_locked(&mut locked, guard);
             drop(locked);
             return self.replaced(found, previous, guard);
         }
@@ -312,6 +317,7 @@ where
         hash: u64,
         key: K,
         value: V,
+        shards: usize,
         guard: &'g Guard,
     ) -> Result<&'g V, (&'g V, V)>
     where
@@ -319,52 +325,45 @@ where
     {
         let mut eq = |stored: &K| *stored == key;
         let mut value = Pending::Plain(value);
+        let mut revival = self.revival(shards);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
-            match entry(found, guard).load_or_store(value, guard) {
+            let outcome = entry(found, guard).load_or_store(value, &mut revival, guard);
+            revival.settle(guard);
+            match outcome {
                 LoadOrStore::Expunged(back) => value = back,
-                outcome => return self.loaded_or_stored(outcome),
+                outcome => return loaded_or_stored(outcome),
             }
         }
 
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
-            let outcome = entry(found, guard).load_or_store(value, guard);
+            let outcome = entry(found, guard).load_or_store(value, &mut revival, guard);
+            revival.settle_locked(&mut locked, guard);
             drop(locked);
-            return self.loaded_or_stored(outcome);
+            return loaded_or_stored(outcome);
         }
         Ok(self.insert_new_locked(&mut locked, hash, key, value.into_value(), guard))
     }
 
-    fn loaded_or_stored<'g>(&self, outcome: LoadOrStore<'g, V>) -> Result<&'g V, (&'g V, V)> {
-        match outcome {
-            LoadOrStore::Stored(stored) => {
-                self.revived();
-                Ok(stored)
-            }
-            LoadOrStore::Loaded(current, back) => Err((current, back.into_value())),
-            LoadOrStore::Expunged(_) => {
-                unreachable!("only the lock holder expunges, and only entries it unlinks")
-            }
+    /// The accounting of revivals for a store into this shard (one of `shards`).
+    fn revival(&self, shards: usize) -> Reviving<'_, K, V> {
+        Reviving {
+            shard: self,
+            shards,
+            compact: false,
         }
     }
 
-    /// Accounts for a tombstone this thread's store made live again.
-    fn revived(&self) {
-        self.count(Counts { live: 1, dead: -1 });
-    }
-
-    /// Accounts for a store that replaced `previous` (live, or null for a tombstone) in `found`.
+    /// Retires the value a store replaced in `found` (`previous`: live, or null for a tombstone,
+    /// whose revival was counted before the store's compare-and-swap).
     fn replaced<'g>(
         &self,
         found: EntryPtr<K, V>,
         previous: Shared<'g, Slot<V>>,
         guard: &'g Guard,
     ) -> Option<&'g V> {
-        let Some(value) = value_of(previous) else {
-            self.revived();
-            return None;
-        };
+        let value = value_of(previous)?;
         // SAFETY: this thread's swap unlinked `previous` from `found`; nothing links it any more.
         unsafe { retire_value(found, previous, guard) };
         Some(value)
@@ -535,13 +534,14 @@ where
         loop {
             let (found, seen) = self.look(hash, &mut eq, guard);
             if let Some(found) = found {
-                match entry(found, guard).compute(&mut decide, rejected.take(), guard) {
+                let mut revival = self.revival(shards);
+                let computed =
+                    entry(found, guard).compute(&mut decide, rejected.take(), &mut revival, guard);
+                revival.settle(guard);
+                match computed {
                     Computed::Stored { old, new } => {
                         return match value_of(old) {
-                            None => {
-                                self.revived();
-                                Compute::Inserted(new)
-                            }
+                            None => Compute::Inserted(new),
                             Some(old_value) => {
                                 // SAFETY: this thread's compare-and-swap unlinked `old`.
                                 unsafe { retire_value(found, old, guard) };
@@ -678,12 +678,18 @@ where
 
     /// Removes every entry: in place, as removals do, if so few are left that their tombstones
     /// stay within the shard's bound; otherwise by publishing an empty snapshot (`O(n)` under the
-    /// lock, but off the readers' path).
+    /// lock, but off the readers' path). A shard that counts no live entry is left alone.
     pub(crate) fn clear(&self, shards: usize, guard: &Guard) {
         let Some(snapshot) = self.snapshot(guard) else {
             return; // nothing to clear, and no lock taken
         };
         let Counts { live, dead } = self.counts();
+        if live <= 0 {
+            // Only tombstones, or keys whose stores or removals run concurrently with this
+            // `clear`: a key stored before it began and not written since is counted
+            // (invariant 7).
+            return;
+        }
         if !must_compact(dead + live, 0, shards) {
             // Driven by the walk's own fold, which a `for` loop over the chained table and index
             // would not use.
@@ -756,6 +762,64 @@ where
 
 /// Entries loaded together before any of them is expunged.
 const WARM_AHEAD: usize = 16;
+
+/// The answer of a `LoadOrStore` that found its key's entry.
+fn loaded_or_stored<V>(outcome: LoadOrStore<'_, V>) -> Result<&V, (&V, V)> {
+    match outcome {
+        LoadOrStore::Stored(stored) => Ok(stored),
+        LoadOrStore::Loaded(current, back) => Err((current, back.into_value())),
+        LoadOrStore::Expunged(_) => {
+            unreachable!("only the lock holder expunges, and only entries it unlinks")
+        }
+    }
+}
+
+/// A shard's side of a store's revivals (see [`Revival`]): a revival moves one entry from the
+/// dead count to the live one before its compare-and-swap, and back if that fails.
+///
+/// Taking a revival back raises `dead` as a removal does, so it has to make the same check:
+/// a removal that ran meanwhile saw the live count raised by the revival and may not have
+/// compacted when the final counts need it (invariant 6). The check is made from the
+/// read-modify-write's own result; the compaction follows once the entry's operation is done
+/// ([`settle`](Self::settle)).
+struct Reviving<'a, K, V> {
+    shard: &'a Shard<K, V>,
+    shards: usize,
+    /// Whether a revival taken back found the shard over its tombstone bound.
+    compact: bool,
+}
+
+impl<K, V> Revival for Reviving<'_, K, V> {
+    fn before(&mut self) {
+        self.shard.count(Counts { live: 1, dead: -1 });
+    }
+
+    fn failed(&mut self) {
+        let Counts { live, dead } = self.shard.count(Counts { live: -1, dead: 1 });
+        self.compact |= must_compact(dead, live, self.shards);
+    }
+}
+
+impl<K, V> Reviving<'_, K, V>
+where
+    K: Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    /// Compacts, taking the lock, if a revival taken back asked for it.
+    fn settle(&mut self, guard: &Guard) {
+        if std::mem::take(&mut self.compact) && !injected!("revival_taken_back_unchecked") {
+            self.shard
+                .compact_locked(&mut self.shard.lock(), self.shards, false, guard);
+        }
+    }
+
+    /// [`settle`](Self::settle) for a caller that holds the lock.
+    fn settle_locked(&mut self, locked: &mut Locked, guard: &Guard) {
+        if std::mem::take(&mut self.compact) && !injected!("revival_taken_back_unchecked") {
+            self.shard.compact_locked(locked, self.shards, false, guard);
+        }
+    }
+}
 
 /// Runs `f` on each slot, having loaded the entries of the next [`WARM_AHEAD`] slots together
 /// before `f` sees any of them. Their cache misses then overlap, where the compare-and-swap
@@ -836,7 +900,7 @@ mod tests {
             dead: MAX_LINKED / 3,
         };
         shard.write.counts.store(full.pack(), Relaxed);
-        shard.insert(2, 2, 2, &crate::sync::epoch::pin());
+        shard.insert(2, 2, 2, 1, &crate::sync::epoch::pin());
     }
 
     #[test]
