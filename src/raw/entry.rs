@@ -204,20 +204,35 @@ impl<K, V> Entry<K, V> {
         guard: &'g Guard,
     ) -> Result<&'g V, (Shared<'g, Slot<V>>, SlotBox<V>)> {
         debug_assert!(!is_expunged(current), "a store into an expunged entry");
-        let reviving = current.is_null();
+        if current.is_null() {
+            self.revive(current, new, revival, guard)
+        } else {
+            self.publish(current, new, guard)
+        }
+    }
+
+    /// [`publish`](Self::publish) into a deleted entry, counted by `revival` before it (and
+    /// taken back if it fails). Out of line, so that stores into live entries, the common case,
+    /// carry none of it.
+    #[inline(never)]
+    fn revive<'g>(
+        &self,
+        current: Shared<'g, Slot<V>>,
+        new: SlotBox<V>,
+        revival: &mut impl Revival,
+        guard: &'g Guard,
+    ) -> Result<&'g V, (Shared<'g, Slot<V>>, SlotBox<V>)> {
         // Counting after the compare-and-swap (the old order) would let `clear` skip a shard
         // holding a live key.
         let late = injected!("revival_counted_after");
-        if reviving && !late {
+        if !late {
             revival.before();
         }
         let published = self.publish(current, new, guard);
-        if reviving {
-            match published {
-                Ok(_) if late => revival.before(),
-                Err(_) if !late && !injected!("revival_not_taken_back") => revival.failed(),
-                _ => {}
-            }
+        match published {
+            Ok(_) if late => revival.before(),
+            Err(_) if !late && !injected!("revival_not_taken_back") => revival.failed(),
+            _ => {}
         }
         published
     }

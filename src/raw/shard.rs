@@ -806,17 +806,32 @@ where
     V: Send + Sync + 'static,
 {
     /// Compacts, taking the lock, if a revival taken back asked for it.
+    ///
+    /// Inlined, with the compaction out of line: every store that found its key calls it.
+    #[inline]
     fn settle(&mut self, guard: &Guard) {
         if std::mem::take(&mut self.compact) && !injected!("revival_taken_back_unchecked") {
-            self.shard
-                .compact_locked(&mut self.shard.lock(), self.shards, false, guard);
+            self.compact(None, guard);
         }
     }
 
     /// [`settle`](Self::settle) for a caller that holds the lock.
+    #[inline]
     fn settle_locked(&mut self, locked: &mut Locked, guard: &Guard) {
         if std::mem::take(&mut self.compact) && !injected!("revival_taken_back_unchecked") {
-            self.shard.compact_locked(locked, self.shards, false, guard);
+            self.compact(Some(locked), guard);
+        }
+    }
+
+    /// The compaction a revival taken back asked for, under the lock if the caller holds it.
+    #[cold]
+    #[inline(never)]
+    fn compact(&self, locked: Option<&mut Locked>, guard: &Guard) {
+        match locked {
+            Some(locked) => self.shard.compact_locked(locked, self.shards, false, guard),
+            None => self
+                .shard
+                .compact_locked(&mut self.shard.lock(), self.shards, false, guard),
         }
     }
 }
