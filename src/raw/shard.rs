@@ -288,9 +288,9 @@ where
     {
         let mut eq = |stored: &K| *stored == key;
         let mut value = Pending::Plain(value);
-        let mut revival = self.revival(shards);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
+            let mut revival = self.revival(shards);
             let swapped = entry(found, guard).swap_unless_expunged(value, &mut revival, guard);
             revival.settle(guard);
             match swapped {
@@ -302,6 +302,7 @@ where
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
             // A linked entry is never expunged while the lock is held.
+            let mut revival = self.revival(shards);
             let previous = entry(found, guard).swap_locked(value.boxed(), &mut revival, guard);
             revival.settle_locked(&mut locked, guard);
             drop(locked);
@@ -325,9 +326,9 @@ where
     {
         let mut eq = |stored: &K| *stored == key;
         let mut value = Pending::Plain(value);
-        let mut revival = self.revival(shards);
         let (found, seen) = self.look(hash, &mut eq, guard);
         if let Some(found) = found {
+            let mut revival = self.revival(shards);
             let outcome = entry(found, guard).load_or_store(value, &mut revival, guard);
             revival.settle(guard);
             match outcome {
@@ -338,6 +339,7 @@ where
 
         let mut locked = self.lock();
         if let Some(found) = self.find_locked(&seen, hash, &mut eq, guard) {
+            let mut revival = self.revival(shards);
             let outcome = entry(found, guard).load_or_store(value, &mut revival, guard);
             revival.settle_locked(&mut locked, guard);
             drop(locked);
