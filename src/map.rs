@@ -873,8 +873,8 @@ where
     /// It costs what the map holds: a shard with no live key is left alone, a shard with only a
     /// few keys deletes them in place, as [`remove`](Self::remove) would (their tombstones count
     /// toward the usual bound), and a larger shard publishes an empty snapshot under its lock, so
-    /// readers never wait. Like
-    /// [`retain`](Self::retain) it is weakly consistent: a key inserted while it runs may stay.
+    /// readers never wait. Like [`retain`](Self::retain) it is weakly consistent: a key inserted
+    /// while it runs may stay.
     ///
     /// # Examples
     ///
