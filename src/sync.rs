@@ -101,9 +101,17 @@ mod std_cell {
 /// again. An `Eq` that calls back into the same map and needs that lock would deadlock; instead
 /// the nested `lock` panics with a message that says so, and the outer operation unwinds without
 /// changing the map.
+///
+/// The check costs nothing on the way in when the lock is free: each lock records its holder
+/// (an address unique to the holding thread) beside the lock word, and only a thread that finds
+/// the lock taken compares the holder with itself before it waits. A thread reads its own
+/// address there only between its own store of it and its own clearing of it, that is, only
+/// while it holds the lock; any other value means another thread holds it, or held it a moment
+/// ago.
 mod mutex {
-    use std::cell::Cell;
     use std::ops::{Deref, DerefMut};
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering::Relaxed;
 
     #[cfg(not(loom))]
     use parking_lot::{Mutex as Inner, MutexGuard as InnerGuard};
@@ -111,88 +119,92 @@ mod mutex {
     #[cfg(loom)]
     use loom::sync::{Mutex as Inner, MutexGuard as InnerGuard};
 
-    /// How many locks one thread can be tracked holding at once; deeper nesting (maps whose
-    /// keys' `Eq` call into other maps) goes unchecked rather than refused.
-    const TRACKED: usize = 4;
-
     #[cfg(not(loom))]
     std::thread_local! {
-        static HELD: Cell<[usize; TRACKED]> = const { Cell::new([0; TRACKED]) };
+        static THIS_THREAD: u8 = const { 0 };
     }
 
+    // A model's threads share one OS thread, so they need loom's thread-locals.
     #[cfg(loom)]
     loom::thread_local! {
-        static HELD: Cell<[usize; TRACKED]> = Cell::new([0; TRACKED]);
+        static THIS_THREAD: u8 = 0;
+    }
+
+    /// An address that no other running thread has: that of the thread's own thread-local.
+    fn this_thread() -> usize {
+        THIS_THREAD.with(|mine| std::ptr::from_ref(mine) as usize)
     }
 
     pub(crate) const REENTRANT: &str =
         "snapmap: a key's `Eq` called back into the map while the map \
         held the lock it needs (this would deadlock); `Hash` and `Eq` must not use the map";
 
-    pub(crate) struct Mutex<T>(Inner<T>);
+    pub(crate) struct Mutex<T> {
+        inner: Inner<T>,
+        /// The holder's [`this_thread`], or 0: a diagnostic, outside the protocol (so a plain
+        /// atomic even in a model, where it adds no states to explore).
+        holder: AtomicUsize,
+    }
 
     /// A held lock; unlocks on drop.
     pub(crate) struct MutexGuard<'a, T> {
         inner: InnerGuard<'a, T>,
-        id: usize,
+        holder: &'a AtomicUsize,
     }
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
-            Mutex(Inner::new(value))
+            Mutex {
+                inner: Inner::new(value),
+                holder: AtomicUsize::new(0),
+            }
         }
 
-        fn id(&self) -> usize {
-            self as *const Self as usize
+        fn try_inner(&self) -> Option<InnerGuard<'_, T>> {
+            #[cfg(not(loom))]
+            let inner = self.inner.try_lock();
+            #[cfg(loom)]
+            let inner = self.inner.try_lock().ok();
+            inner
         }
 
         /// Locks, panicking if this thread already holds this lock.
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            let id = self.id();
-            let held = HELD.with(Cell::get);
-            assert!(!held.contains(&id), "{REENTRANT}");
-            #[cfg(not(loom))]
-            let inner = self.0.lock();
-            #[cfg(loom)]
-            let inner = self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            MutexGuard::enter(inner, id, held)
+            let inner = match self.try_inner() {
+                Some(inner) => inner,
+                None => {
+                    assert!(self.holder.load(Relaxed) != this_thread(), "{REENTRANT}");
+                    #[cfg(not(loom))]
+                    let inner = self.inner.lock();
+                    #[cfg(loom)]
+                    let inner = self
+                        .inner
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    inner
+                }
+            };
+            self.enter(inner)
         }
 
-        /// Locks if no thread holds the lock (and this one does not either).
+        /// Locks if no thread holds the lock (this one included).
         pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-            let id = self.id();
-            let held = HELD.with(Cell::get);
-            if held.contains(&id) {
-                return None;
-            }
-            #[cfg(not(loom))]
-            let inner = self.0.try_lock()?;
-            #[cfg(loom)]
-            let inner = self.0.try_lock().ok()?;
-            Some(MutexGuard::enter(inner, id, held))
+            self.try_inner().map(|inner| self.enter(inner))
         }
-    }
 
-    impl<'a, T> MutexGuard<'a, T> {
-        fn enter(inner: InnerGuard<'a, T>, id: usize, mut held: [usize; TRACKED]) -> Self {
-            if let Some(free) = held.iter_mut().find(|slot| **slot == 0) {
-                *free = id;
-                HELD.with(|cell| cell.set(held));
+        fn enter<'a>(&'a self, inner: InnerGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.holder.store(this_thread(), Relaxed);
+            MutexGuard {
+                inner,
+                holder: &self.holder,
             }
-            MutexGuard { inner, id }
         }
     }
 
     impl<T> Drop for MutexGuard<'_, T> {
         fn drop(&mut self) {
-            let mut held = HELD.with(Cell::get);
-            if let Some(slot) = held.iter_mut().find(|slot| **slot == self.id) {
-                *slot = 0;
-                HELD.with(|cell| cell.set(held));
-            }
+            // Before the lock is released (the fields drop after this).
+            self.holder.store(0, Relaxed);
         }
     }
 
