@@ -9,12 +9,13 @@
 //!
 //! A value without drop glue needs nothing but its cell's memory freed, and one deferred
 //! function per overwrite (crossbeam-epoch's bag of 64 fills, is sealed and queued every 64 of
-//! them) costs more than the free itself. Such cells are gathered in a per-thread batch of
-//! [`BATCH`] and handed to the epoch together, by one deferred function. Deferring later than
+//! them) costs more than the free itself. Such cells are gathered in a per-thread batch (of
+//! [`batch_for`] cells: 64 to 256, by their size) and handed to the epoch together, by one
+//! deferred function. Deferring later than
 //! the unlink is always safe: every guard that could have loaded a cell was pinned before it was
 //! unlinked, so it is still pinned (and waited for) when the batch is deferred, or already gone.
 //! A thread's unfinished batch is deferred when the thread exits, or when a map is dropped on
-//! it; at most `BATCH - 1` cells per thread wait longer than they would have. Values with drop
+//! it; at most 255 cells per thread wait longer than they would have. Values with drop
 //! glue keep one deferred function each, so that their `Drop` runs as soon as no guard can see
 //! them. loom models keep per-cell retirement too, so that each cell's reclamation stays
 //! visible to them; the batches are checked by AddressSanitizer instead, which must catch a
@@ -36,7 +37,8 @@
 //! - **Why the batch is sealed at once.** crossbeam-epoch keeps a thread's deferred functions in
 //!   a local bag until it holds 64 of them, so batches of 64 cells would come back 4,096 cells
 //!   at a time, more than a small spare list holds. `Cells::retire` flushes the bag instead, so
-//!   that each batch comes back on its own, about two epochs later.
+//!   that each batch comes back on its own, about two epochs later. The flush is what a batch
+//!   costs, so a batch is as large as half a spare list of its layout holds ([`batch_for`]).
 //! - **Which cells are kept.** A thread has [`SPARE_LAYOUTS`] lists, each claimed by the layout
 //!   of the cells the thread last allocated; a layout without a list takes over the one asked
 //!   for longest ago, whose cells are freed. A cell of a layout the thread does not allocate is
@@ -125,8 +127,21 @@ pub(crate) unsafe fn retire_value<K, V>(
     unsafe { guard.defer_unchecked(destroy) };
 }
 
-/// Cells gathered before they are handed to the epoch together.
-const BATCH: usize = 64;
+/// The fewest and the most cells gathered before they are handed to the epoch together.
+const MIN_BATCH: usize = 64;
+const MAX_BATCH: usize = 256;
+
+/// How many cells of `layout` a batch gathers: half the room of a spare list of that layout
+/// (between [`MIN_BATCH`] and [`MAX_BATCH`]), so that a batch coming back finds room while the
+/// thread is still using the one before it.
+///
+/// Each batch costs a sealed bag of crossbeam-epoch's: its 2 KiB are copied twice and queued
+/// with a compare-and-swap. For a `u64` value that was a tenth of an overwrite with batches of
+/// 64; a larger batch of small cells spreads it thinner, while a batch larger than the list's
+/// room would free what does not fit and allocate it again.
+fn batch_for(layout: Layout) -> usize {
+    (room_for(layout) / 2).clamp(MIN_BATCH, MAX_BATCH)
+}
 
 /// Raw memory of unlinked cells whose values have no drop glue, each with its layout.
 struct Cells(Vec<(NonNull<u8>, Layout)>);
@@ -176,8 +191,13 @@ impl Cells {
 /// The most memory a thread keeps in cells freed by the epoch, for its next overwrites.
 const SPARE_BYTES: usize = 8 * 1024;
 
-/// The most cells of one layout a thread keeps, however small: four batches.
-const SPARE_MAX: usize = 4 * BATCH;
+/// The most cells of one layout a thread keeps, however small: two of the largest batches.
+const SPARE_MAX: usize = 2 * MAX_BATCH;
+
+/// How many cells of `layout` a spare list keeps.
+fn room_for(layout: Layout) -> usize {
+    cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX)
+}
 
 /// The layouts a thread keeps cells of (maps of different value types, or two sizes of one).
 const SPARE_LAYOUTS: usize = 2;
@@ -291,7 +311,7 @@ impl Spares {
             .expect("at least one list");
         oldest.free_all();
         oldest.layout = Some(layout);
-        oldest.room = cmp::min(SPARE_BYTES / SPARE_LAYOUTS / layout.size(), SPARE_MAX);
+        oldest.room = room_for(layout);
         oldest.asked = clock;
         None
     }
@@ -374,11 +394,12 @@ pub(crate) fn retire_this_threads_batch() {
 fn batch(memory: NonNull<u8>, layout: Layout, guard: &Guard) {
     let full = BATCH_OF_CELLS.try_with(|batch| {
         let cells = &mut batch.borrow_mut().0 .0;
+        let limit = batch_for(layout);
         if cells.capacity() == 0 {
-            cells.reserve_exact(BATCH);
+            cells.reserve_exact(limit);
         }
         cells.push((memory, layout));
-        (cells.len() >= BATCH).then(|| Cells(std::mem::take(cells)))
+        (cells.len() >= limit).then(|| Cells(std::mem::take(cells)))
     });
     match full {
         Ok(Some(cells)) => cells.retire(guard),
