@@ -7,6 +7,12 @@
 //! promotions (its misses), and with them the dirty-table rebuilds; the writer alone never
 //! promotes.
 //!
+//! A second pass per peer (writer alone, not part of the percentiles above) reads the thread's
+//! count of minor page faults between inserts, to tell the inserts that touched memory the
+//! kernel had never mapped from those that did not: which share of the inserts took a page
+//! fault, what those cost at the median, and the p99.9 of the others. The count comes from
+//! `getrusage(RUSAGE_THREAD)` on Linux; elsewhere the pass is skipped.
+//!
 //! `N` is 1,000,000 in a full run and 200,000 with `SNAPMAP_BENCH=quick`; `--test` runs 2,000
 //! and writes nothing. Results go to `insert_latency.json` in the bench output directory.
 //! Each timing includes one `Instant::now()` pair, whose own median cost is recorded as
@@ -33,8 +39,7 @@ struct Outcome {
 
 impl Outcome {
     fn percentile(&self, p: f64) -> u64 {
-        let last = self.sorted_ns.len() - 1;
-        self.sorted_ns[((last as f64) * p).round() as usize]
+        percentile(&self.sorted_ns, p)
     }
 
     fn mean(&self) -> f64 {
@@ -72,6 +77,7 @@ impl Outcome {
 
 /// Inserts `inserts` new keys into an empty `M`, timing each, with `readers` reader threads.
 fn measure<M: Map>(inserts: u64, readers: usize) -> Outcome {
+    trim_heap();
     let map = M::with_capacity(0);
     // Keys `scramble(0..published)` are in the map.
     let published = AtomicU64::new(0);
@@ -125,6 +131,108 @@ fn measure<M: Map>(inserts: u64, readers: usize) -> Outcome {
     }
 }
 
+/// How the inserts of one writer split by whether they took a page fault.
+struct Faults {
+    peer: &'static str,
+    inserts: u64,
+    /// Inserts during which the thread's count of minor page faults rose.
+    faulting: Vec<u64>,
+    /// The latencies of the others, sorted.
+    clean: Vec<u64>,
+}
+
+impl Faults {
+    fn json(&self) -> String {
+        format!(
+            r#"{{"peer": "{}", "inserts": {}, "faulting": {}, "faulting_p50_ns": {}, "clean_p999_ns": {}}}"#,
+            self.peer,
+            self.inserts,
+            self.faulting.len(),
+            percentile(&self.faulting, 0.5),
+            percentile(&self.clean, 0.999),
+        )
+    }
+
+    fn print(&self) {
+        println!(
+            "{:<16} faulting inserts={} ({:.2}%) p50 of those={} ns  p99.9 of the rest={} ns",
+            self.peer,
+            self.faulting.len(),
+            self.faulting.len() as f64 * 100.0 / self.inserts as f64,
+            percentile(&self.faulting, 0.5),
+            percentile(&self.clean, 0.999),
+        );
+    }
+}
+
+/// The `p` quantile of sorted samples (0 for none).
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    match sorted.len() {
+        0 => 0,
+        n => sorted[(((n - 1) as f64) * p).round() as usize],
+    }
+}
+
+/// The minor page faults this thread has taken so far, where the system counts them.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // `getrusage`
+fn minor_faults() -> Option<u64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` writes a `rusage` into the buffer it is given, which is large enough.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+    // SAFETY: it succeeded, so the buffer is initialized (it was zeroed beforehand anyway).
+    (status == 0).then(|| unsafe { usage.assume_init() }.ru_minflt as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn minor_faults() -> Option<u64> {
+    None
+}
+
+/// Gives the heap's free memory back to the system, so that every measurement starts from the
+/// same state: without it, a peer measured after another would reuse pages the kernel has
+/// already mapped, and take fewer page faults than the first one.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // `malloc_trim`
+fn trim_heap() {
+    // SAFETY: `malloc_trim` only returns free memory to the system; it touches no live block.
+    unsafe { libc::malloc_trim(0) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
+
+/// Inserts `inserts` new keys into an empty `M` on this thread, timing each and reading the
+/// thread's page-fault count after each (outside the timing).
+fn measure_faults<M: Map>(inserts: u64) -> Option<Faults> {
+    trim_heap();
+    // Written through before the first insert, so that recording a sample never faults (a
+    // fault there would be counted against the next insert).
+    let mut samples = vec![(u64::MAX, false); inserts as usize];
+    let map = M::with_capacity(0);
+    let mut before = minor_faults()?;
+    for (i, sample) in (0..inserts).zip(&mut samples) {
+        let start = Instant::now();
+        let new = map.insert(scramble(i), i);
+        let elapsed = start.elapsed().as_nanos() as u64;
+        let after = minor_faults()?;
+        *sample = (elapsed, after > before);
+        assert!(new, "{}: key {i} was already present", M::NAME);
+        before = after;
+    }
+    let (faulted, clean): (Vec<_>, Vec<_>) = samples.into_iter().partition(|&(_, fault)| fault);
+    let mut faulting: Vec<u64> = faulted.into_iter().map(|(ns, _)| ns).collect();
+    let mut clean: Vec<u64> = clean.into_iter().map(|(ns, _)| ns).collect();
+    faulting.sort_unstable();
+    clean.sort_unstable();
+    Some(Faults {
+        peer: M::NAME,
+        inserts,
+        faulting,
+        clean,
+    })
+}
+
 /// The median cost of an `Instant::now()` pair, included in every sample above.
 fn timer_overhead_ns() -> u64 {
     let mut samples: Vec<u64> = (0..100_000)
@@ -141,6 +249,7 @@ struct InsertBench<'a> {
     args: &'a Args,
     inserts: u64,
     results: Vec<Outcome>,
+    faults: Vec<Faults>,
 }
 
 impl Visitor for InsertBench<'_> {
@@ -153,6 +262,15 @@ impl Visitor for InsertBench<'_> {
                 let outcome = measure::<M>(self.inserts, readers);
                 outcome.print();
                 self.results.push(outcome);
+            }
+        }
+        let name = format!("insert-faults/{}", M::NAME);
+        if self.args.list {
+            println!("{name}: benchmark");
+        } else if self.args.wants(&name) {
+            if let Some(faults) = measure_faults::<M>(self.inserts) {
+                faults.print();
+                self.faults.push(faults);
             }
         }
     }
@@ -170,19 +288,22 @@ fn main() {
         args: &args,
         inserts,
         results: Vec::new(),
+        faults: Vec::new(),
     };
     each_peer(&mut bench);
     if args.list || args.test || bench.results.is_empty() {
         return;
     }
     let results: Vec<String> = bench.results.iter().map(Outcome::json).collect();
+    let faults: Vec<String> = bench.faults.iter().map(Faults::json).collect();
     write_result(
         "insert_latency.json",
         &format!(
-            "{{\"mode\": \"{}\", \"inserts\": {inserts}, \"timer_ns\": {}, \"results\": [\n  {}\n]}}\n",
+            "{{\"mode\": \"{}\", \"inserts\": {inserts}, \"timer_ns\": {}, \"results\": [\n  {}\n], \"faults\": [\n  {}\n]}}\n",
             mode.name(),
             timer_overhead_ns(),
-            results.join(",\n  ")
+            results.join(",\n  "),
+            faults.join(",\n  ")
         ),
     );
 }

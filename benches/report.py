@@ -436,6 +436,20 @@ def section_latency(data: dict) -> str:
             title = "writer alone" if readers == 0 else f"writer with {readers} reader" + ("s" if readers > 1 else "")
             out += [f"#### {title}", "",
                     table(["map", "p50 ns", "p99 ns", "p99.9 ns", "max µs", "mean ns"], rows), ""]
+        faults = latency.get("faults") or []
+        if faults:
+            rows = [[HEADER.get(f["peer"], f["peer"]),
+                     f"{f['faulting']:,}", f"{100 * f['faulting'] / f['inserts']:.2f}%",
+                     fmt_num(f["faulting_p50_ns"]) if f["faulting"] else "—",
+                     fmt_num(f["clean_p999_ns"])]
+                    for f in faults]
+            out += ["#### writer alone, by page faults", "",
+                    "A second pass of the writer alone, which reads the thread's count of minor "
+                    "page faults after every insert (outside the timing): the inserts during which "
+                    "the kernel had to map fresh memory, what they cost at the median, and the "
+                    "p99.9 of all the other inserts.", "",
+                    table(["map", "inserts with a fault", "share", "their p50 ns",
+                           "p99.9 ns of the rest"], rows), ""]
     return "\n".join(out)
 
 
