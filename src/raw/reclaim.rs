@@ -362,12 +362,16 @@ pub(crate) fn take_spare(layout: Layout) -> Option<NonNull<u8>> {
 }
 
 /// This thread's cells not yet handed to the epoch.
-struct Batch(Cells);
+struct Batch {
+    cells: Cells,
+    /// When to hand them over: [`batch_for`] the layout of the first of them.
+    limit: usize,
+}
 
 impl Drop for Batch {
     /// A thread's last cells, when it exits.
     fn drop(&mut self) {
-        let cells = std::mem::replace(&mut self.0, Cells(Vec::new()));
+        let cells = std::mem::replace(&mut self.cells, Cells(Vec::new()));
         if !cells.0.is_empty() {
             cells.retire(&crate::sync::epoch::pin());
         }
@@ -375,7 +379,9 @@ impl Drop for Batch {
 }
 
 thread_local! {
-    static BATCH_OF_CELLS: RefCell<Batch> = const { RefCell::new(Batch(Cells(Vec::new()))) };
+    static BATCH_OF_CELLS: RefCell<Batch> = const {
+        RefCell::new(Batch { cells: Cells(Vec::new()), limit: 0 })
+    };
 }
 
 /// Hands this thread's unfinished batch to the epoch now (when a map drops: its owner may then
@@ -383,7 +389,7 @@ thread_local! {
 /// thread). Other threads' batches wait for their own retirements or their exit.
 pub(crate) fn retire_this_threads_batch() {
     let cells =
-        BATCH_OF_CELLS.try_with(|batch| Cells(std::mem::take(&mut batch.borrow_mut().0 .0)));
+        BATCH_OF_CELLS.try_with(|batch| Cells(std::mem::take(&mut batch.borrow_mut().cells.0)));
     // Pinned only when there is something to hand over: most drops have nothing.
     if let Some(cells) = cells.ok().filter(|cells| !cells.0.is_empty()) {
         cells.retire(&crate::sync::epoch::pin());
@@ -393,13 +399,15 @@ pub(crate) fn retire_this_threads_batch() {
 /// Adds an unlinked cell to this thread's batch, and retires the batch once it is full.
 fn batch(memory: NonNull<u8>, layout: Layout, guard: &Guard) {
     let full = BATCH_OF_CELLS.try_with(|batch| {
-        let cells = &mut batch.borrow_mut().0 .0;
-        let limit = batch_for(layout);
-        if cells.capacity() == 0 {
-            cells.reserve_exact(limit);
+        let batch = &mut *batch.borrow_mut();
+        let cells = &mut batch.cells.0;
+        if cells.is_empty() {
+            // Computed once per batch: it divides by the cell's size.
+            batch.limit = batch_for(layout);
+            cells.reserve_exact(batch.limit);
         }
         cells.push((memory, layout));
-        (cells.len() >= limit).then(|| Cells(std::mem::take(cells)))
+        (cells.len() >= batch.limit).then(|| Cells(std::mem::take(cells)))
     });
     match full {
         Ok(Some(cells)) => cells.retire(guard),
