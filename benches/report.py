@@ -439,7 +439,7 @@ def section_latency(data: dict) -> str:
         faults = latency.get("faults") or []
         if faults:
             rows = [[HEADER.get(f["peer"], f["peer"]),
-                     f"{f['faulting']:,}", f"{100 * f['faulting'] / f['inserts']:.2f}%",
+                     f"{f['faulting']:,}", f"{100 * f['faulting'] / f['inserts']:.2g}%",
                      fmt_num(f["faulting_p50_ns"]) if f["faulting"] else "—",
                      fmt_num(f["clean_p999_ns"])]
                     for f in faults]
