@@ -102,9 +102,9 @@ mod std_cell {
 /// the nested `lock` panics with a message that says so, and the outer operation unwinds without
 /// changing the map.
 ///
-/// The check costs nothing on the way in when the lock is free: each lock records its holder
-/// (an address unique to the holding thread) beside the lock word, and only a thread that finds
-/// the lock taken compares the holder with itself before it waits. A thread reads its own
+/// The check costs a free lock one store on the way in and one on the way out: each lock records
+/// its holder (an address unique to the holding thread) beside the lock word, and only a thread
+/// that finds the lock taken compares the holder with itself before it waits. A thread reads its own
 /// address there only between its own store of it and its own clearing of it, that is, only
 /// while it holds the lock; any other value means another thread holds it, or held it a moment
 /// ago.
